@@ -1,0 +1,198 @@
+"""`lightser-train`: evaluate a recipe (leave-one-speaker-out or the paper's protocol) or
+train the shipped model and export it. Run `lightser-train COMMAND --help`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for dist in ("lightser", "numpy", "tensorflow-cpu", "tensorflow", "keras", "ai-edge-litert"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    from .train import TrainConfig
+
+    p.add_argument("--dataset", default="emodb", choices=("emodb", "iemocap", "manifest"))
+    p.add_argument("--data", default="../shared/data/emodb", help="dataset folder, or the manifest CSV")
+    p.add_argument("--scope", default="improvised", choices=("improvised", "all"), help="IEMOCAP only")
+    p.add_argument("--window", type=float, default=3.0, help="window in seconds (paper: 3, or 7 for IEMOCAP)")
+    p.add_argument("--cache", default=".cache/features", help="feature cache folder ('' disables)")
+    defaults = TrainConfig()
+    for field in dataclasses.fields(TrainConfig):
+        value = getattr(defaults, field.name)
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(value, bool):
+            p.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=value,
+                           metavar="BOOL", help=f"default {value}")
+        else:
+            p.add_argument(flag, type=type(value), default=value, help=f"default {value}")
+
+
+def _setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    from lightser.features import FeatureRecipe
+
+    from .datasets import load
+    from .featurize import dataset_features
+    from .train import TrainConfig
+
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    recipe = FeatureRecipe(window_seconds=args.window)
+    dataset = load(args.dataset, args.data, args.scope)
+    raw = dataset_features(dataset, recipe, Path(args.cache) if args.cache else None)
+    return config, recipe, dataset, raw
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from . import protocols, report
+
+    config, recipe, dataset, raw = _setup(args)
+    speakers = [u.speaker for u in dataset.utterances]
+    if args.protocol == "loso":
+        folds = protocols.loso_folds(speakers, args.only.split(",") if args.only else None)
+        text = ("speaker-independent leave-one-speaker-out: each fold tests one speaker; the epoch is chosen "
+                "on the validation speaker (the next speaker in sorted order), never on the test speaker")
+    else:
+        folds = protocols.paper_folds(dataset.label_indices(), seed=config.seed)
+        text = ("the paper's protocol, OPTIMISTIC: random utterance-level 10-fold (test speakers are also "
+                "in training) and the epoch chosen on the test fold itself")
+    out = Path(args.out)
+    started = time.perf_counter()
+    results = []
+    for fold in folds:
+        results.append(protocols.run_fold(dataset, raw, fold, config, recipe, Path(args.runs) / out.name / fold.name))
+        partial = out.parent / f"{out.name}.partial.json"
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(results))
+    rep = {
+        "title": f"{dataset.name}: {args.protocol} ({config.normalisation} normalisation)",
+        "protocol": args.protocol, "protocol_text": text, "dataset": dataset.name, "labels": list(dataset.labels),
+        "n_clips": len(dataset.utterances), "config": config.to_dict(), "window_seconds": recipe.window_seconds,
+        "command": "lightser-train " + shlex.join(sys.argv[1:]), "versions": _versions(), "machine": _machine(),
+        "wall_minutes": (time.perf_counter() - started) / 60, "folds": results,
+        "pooled": None,
+    }
+    from .report import pool
+
+    rep["pooled"] = pool(results, dataset.labels)
+    report.write(rep, out)
+    (out.parent / f"{out.name}.partial.json").unlink(missing_ok=True)
+    print(out.with_suffix(".md").read_text())
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from lightser.features import frame_stats
+
+    from . import convert, protocols
+    from .train import fit, predict_probs
+
+    config, recipe, dataset, raw = _setup(args)
+    rows = np.arange(len(raw))
+    speakers = np.asarray([u.speaker for u in dataset.utterances])
+    labels = np.asarray(dataset.label_indices())
+    global_stats = frame_stats(raw)
+    x = protocols._train_inputs(raw, speakers, rows, config, global_stats)
+    epochs = args.epochs_final or config.epochs
+    started = time.perf_counter()
+    fitted = fit(x, labels, len(dataset.labels), config, epochs=epochs, run_dir=Path(args.runs) / f"fit-{args.name}")
+    metrics = json.loads(Path(args.metrics_from).read_text())["pooled"] if args.metrics_from else {}
+    fold_recipe = recipe if config.normalisation == "none" else recipe.with_stats(*global_stats, config.normalisation)
+    training = {
+        "dataset": dataset.name, "speakers": dataset.speakers(), "clips": len(dataset.utterances),
+        "config": config.to_dict(), "epochs": epochs, "command": "lightser-train " + shlex.join(sys.argv[1:]),
+        "versions": _versions(), "machine": _machine(), "train_minutes": round(fitted.seconds / 60, 2),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    rep_rows = np.random.default_rng(config.seed).choice(len(x), size=min(protocols.REPRESENTATIVE_CLIPS, len(x)), replace=False)
+    out = Path(args.out)
+    float_pred = predict_probs(fitted.model, x).argmax(1)
+    for variant in args.variants.split(","):
+        content = convert.to_tflite(fitted.model, variant, x[rep_rows] if variant == "int8" else None)
+        path = out / f"{args.name}-{variant}.tflite"
+        summary = _pooled_summary(metrics)
+        convert.write_model(content, path, dataset.labels, fold_recipe, variant, training, summary)
+        from lightser import Model
+
+        model = Model(path)
+        pred = np.array([model.run(f) for f in x]).argmax(1)
+        print(f"{path}: {len(content)} bytes, ops {sorted(convert.op_names(content))}, "
+              f"top-1 agreement with float on the training features {np.mean(pred == float_pred):.4f}")
+    print(f"trained in {(time.perf_counter() - started) / 60:.1f} min")
+    return 0
+
+
+def _pooled_summary(pooled: dict[str, Any]) -> dict[str, Any]:
+    """The headline numbers of an evaluation report, for a model's metadata."""
+    out: dict[str, Any] = {}
+    for mode, kinds in pooled.items():
+        for kind in ("float", "int8_runtime"):
+            if kind in kinds:
+                out[f"{mode}/{kind}"] = {k: round(kinds[kind][k], 4) for k in ("ua", "wa", "macro_f1", "fold_ua_mean", "fold_ua_sd")}
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `lightser-train`."""
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        print("lightser-train: error: TensorFlow is missing; install the export extra: pip install 'lightser[export]'",
+              file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(prog="lightser-train", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("eval", help="cross-validate a recipe and write a report (JSON, Markdown, PNG)")
+    ev.add_argument("--protocol", choices=("loso", "paper"), default="loso")
+    ev.add_argument("--out", default="reports/emodb-loso", help="report path without extension")
+    ev.add_argument("--only", help="comma-separated test speakers (a subset of the LOSO folds)")
+    ev.add_argument("--runs", default="runs", help="folder for per-fold weights, history and models")
+    _add_training_options(ev)
+    ev.set_defaults(run=_cmd_eval)
+    ft = sub.add_parser("fit", help="train on every speaker and export .tflite models with metadata")
+    ft.add_argument("--out", default="models")
+    ft.add_argument("--name", default="emodb")
+    ft.add_argument("--variants", default="int8,float32")
+    ft.add_argument("--epochs-final", type=int, default=0, help="epochs (default: --epochs)")
+    ft.add_argument("--metrics-from", help="an eval report JSON whose pooled metrics go into the metadata")
+    ft.add_argument("--runs", default="runs")
+    _add_training_options(ft)
+    ft.set_defaults(run=_cmd_fit)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Labelled utterances from EMO-DB, IEMOCAP or a CSV manifest, with a fixed class order."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import re
+from pathlib import Path
+
+EMODB_LABELS = ("anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral")
+_EMODB_CODES = dict(zip("WLEAFTN", EMODB_LABELS))
+_EMODB_NAME = re.compile(r"^(\d\d)([a-z]\d\d)([WLEAFTN])([a-z])\.wav$")
+
+IEMOCAP_LABELS = ("anger", "happiness", "sadness", "neutral")
+_IEMOCAP_CODES = {"ang": "anger", "hap": "happiness", "exc": "happiness", "sad": "sadness", "neu": "neutral"}
+_IEMOCAP_LINE = re.compile(r"^\[[\d.]+ - [\d.]+\]\t(Ses\d\d[FM]_\S+)\t(\w+)\t")
+
+
+class DatasetError(ValueError):
+    """A dataset folder or manifest is missing, malformed, or empty."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Utterance:
+    """One labelled recording."""
+
+    path: Path
+    label: str
+    speaker: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """Utterances plus the class order that model outputs follow."""
+
+    name: str
+    labels: tuple[str, ...]
+    utterances: tuple[Utterance, ...]
+
+    def label_indices(self) -> list[int]:
+        """Class index of each utterance."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        return [index[u.label] for u in self.utterances]
+
+    def speakers(self) -> list[str]:
+        """Distinct speakers, sorted."""
+        return sorted({u.speaker for u in self.utterances})
+
+
+def _checked(name: str, labels: tuple[str, ...], utterances: list[Utterance]) -> Dataset:
+    if not utterances:
+        raise DatasetError(f"{name}: no utterances found")
+    unknown = {u.label for u in utterances} - set(labels)
+    if unknown:
+        raise DatasetError(f"{name}: labels {sorted(unknown)} are not in the class list {list(labels)}")
+    return Dataset(name, labels, tuple(sorted(utterances, key=lambda u: str(u.path))))
+
+
+def load_emodb(root: str | Path) -> Dataset:
+    """EMO-DB: `wav/SSsssEv.wav`, speaker = SS, emotion letter E (German initial)."""
+    wav_dir = Path(root) / "wav"
+    if not wav_dir.is_dir():
+        raise DatasetError(f"{root}: no wav/ folder (expected the EMO-DB layout)")
+    utterances = []
+    for path in wav_dir.glob("*.wav"):
+        match = _EMODB_NAME.match(path.name)
+        if match is None:
+            raise DatasetError(f"{path}: name does not follow the EMO-DB pattern")
+        utterances.append(Utterance(path, _EMODB_CODES[match.group(3)], match.group(1)))
+    return _checked("emodb", EMODB_LABELS, utterances)
+
+
+def load_iemocap(root: str | Path, scope: str = "improvised") -> Dataset:
+    """IEMOCAP: 4 classes (excited merged into happiness); speaker = session + gender, e.g. `Ses01F`.
+
+    scope: "improvised" (dialogs named *impro*) or "all" (improvised and scripted).
+    """
+    if scope not in ("improvised", "all"):
+        raise DatasetError(f"scope={scope!r}: expected 'improvised' or 'all'")
+    root = Path(root)
+    sessions = sorted(root.glob("Session[1-5]"))
+    if not sessions:
+        raise DatasetError(f"{root}: no Session1..Session5 folders (expected the IEMOCAP layout)")
+    utterances = []
+    for session in sessions:
+        for label_file in sorted((session / "dialog" / "EmoEvaluation").glob("*.txt")):
+            dialog = label_file.stem
+            if scope == "improvised" and "impro" not in dialog:
+                continue
+            for line in label_file.read_text(encoding="utf-8", errors="replace").splitlines():
+                match = _IEMOCAP_LINE.match(line)
+                if match is None or match.group(2) not in _IEMOCAP_CODES:
+                    continue
+                turn = match.group(1)
+                wav = session / "sentences" / "wav" / dialog / f"{turn}.wav"
+                if not wav.is_file():
+                    raise DatasetError(f"{label_file}: {turn} has no audio at {wav}")
+                speaker = turn[:5] + turn.rsplit("_", 1)[1][0]
+                utterances.append(Utterance(wav, _IEMOCAP_CODES[match.group(2)], speaker))
+    return _checked(f"iemocap-{scope}", IEMOCAP_LABELS, utterances)
+
+
+def load_manifest(csv_path: str | Path, labels: tuple[str, ...] | None = None) -> Dataset:
+    """A CSV with columns path,label,speaker; relative paths are relative to the CSV.
+
+    labels: the class order; default the distinct labels sorted alphabetically.
+    """
+    csv_path = Path(csv_path)
+    try:
+        with csv_path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise DatasetError(f"{csv_path}: cannot read manifest ({exc})") from exc
+    if not rows or not {"path", "label", "speaker"} <= set(rows[0]):
+        raise DatasetError(f"{csv_path}: expected a header with path,label,speaker")
+    utterances = []
+    for line, row in enumerate(rows, start=2):
+        path = Path(row["path"])
+        path = path if path.is_absolute() else csv_path.parent / path
+        if not path.is_file():
+            raise DatasetError(f"{csv_path}:{line}: no such file {path}")
+        utterances.append(Utterance(path, row["label"].strip(), row["speaker"].strip()))
+    classes = labels or tuple(sorted({u.label for u in utterances}))
+    return _checked(csv_path.stem, classes, utterances)
+
+
+def load(kind: str, location: str | Path, scope: str = "improvised") -> Dataset:
+    """Dispatch on `kind`: "emodb", "iemocap" or "manifest"."""
+    if kind == "emodb":
+        return load_emodb(location)
+    if kind == "iemocap":
+        return load_iemocap(location, scope)
+    if kind == "manifest":
+        return load_manifest(location)
+    raise DatasetError(f"dataset kind {kind!r}: expected emodb, iemocap or manifest")

@@ -1,0 +1,104 @@
+"""Pool per-fold predictions into a report: JSON, Markdown, and confusion-matrix PNGs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import metrics
+
+MODELS = {"float": "float32 Keras", "int8_features": "int8 TFLite (centre window)",
+          "int8_runtime": "int8 TFLite via lightser.Recognizer"}
+MODE_TEXT = {
+    "default": "no enrolment (training-set statistics)",
+    "enrolled": "speaker enrolment (the speaker's other unlabelled clips)",
+}
+
+
+def pool(folds: Sequence[dict[str, Any]], labels: Sequence[str]) -> dict[str, Any]:
+    """Pooled and per-fold metrics for every mode and model kind."""
+    out: dict[str, Any] = {}
+    for mode in folds[0]["modes"]:
+        out[mode] = {}
+        for kind in MODELS:
+            y_true = np.concatenate([f["modes"][mode]["y_true"] for f in folds])
+            y_pred = np.concatenate([f["modes"][mode][kind] for f in folds])
+            per_fold = [metrics.unweighted_accuracy(np.asarray(f["modes"][mode]["y_true"]),
+                                                    np.asarray(f["modes"][mode][kind]), len(labels))
+                        for f in folds]
+            out[mode][kind] = {
+                **metrics.summary(y_true, y_pred, labels),
+                "fold_ua": per_fold, "fold_ua_mean": float(np.mean(per_fold)), "fold_ua_sd": float(np.std(per_fold)),
+            }
+        agree = np.concatenate([np.asarray(f["modes"][mode]["int8_features"]) == np.asarray(f["modes"][mode]["float"])
+                                for f in folds])
+        out[mode]["agreement_int8_float"] = float(agree.mean())
+        out[mode]["ua_drop_int8"] = out[mode]["float"]["ua"] - out[mode]["int8_features"]["ua"]
+    return out
+
+
+def _plot_confusion(matrix: np.ndarray, labels: Sequence[str], title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6.4, 5.4))
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for (r, c), n in np.ndenumerate(matrix):
+        ax.text(c, r, str(n), ha="center", va="center", color="white" if rates[r, c] > 0.5 else "black", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    labels = report["labels"]
+    lines = [f"# {report['title']}", "", f"Command: `{report['command']}`", "",
+             f"Protocol: {report['protocol_text']}", "",
+             f"Dataset: {report['dataset']} ({report['n_clips']} clips, {len(report['folds'])} folds). "
+             f"Seed {report['config']['seed']}. Wall time {report['wall_minutes']:.1f} min on {report['machine']}.",
+             f"Versions: {json.dumps(report['versions'])}", "",
+             "| model | test-time normalisation | UA | WA | macro-F1 | per-fold UA mean ± sd |", "|---|---|---|---|---|---|"]
+    for mode, kinds in report["pooled"].items():
+        for kind, title in MODELS.items():
+            m = kinds[kind]
+            lines.append(f"| {title} | {MODE_TEXT.get(mode, mode)} | {100 * m['ua']:.1f} | {100 * m['wa']:.1f} | "
+                         f"{100 * m['macro_f1']:.1f} | {100 * m['fold_ua_mean']:.1f} ± {100 * m['fold_ua_sd']:.1f} |")
+    lines += ["", "int8 vs float on the same held-out features:", ""]
+    for mode, kinds in report["pooled"].items():
+        lines.append(f"- {MODE_TEXT.get(mode, mode)}: top-1 agreement {100 * kinds['agreement_int8_float']:.1f} %, "
+                     f"UA drop {100 * kinds['ua_drop_int8']:.1f} points")
+    best_mode = list(report["pooled"])[-1]
+    lines += ["", f"Per-class recall, int8 via runtime, {MODE_TEXT.get(best_mode, best_mode)}:", "",
+              "| " + " | ".join(labels) + " |", "|" + "---|" * len(labels),
+              "| " + " | ".join(f"{100 * report['pooled'][best_mode]['int8_runtime']['recall'][lab]:.1f}" for lab in labels) + " |",
+              "", "Per fold (UA, int8 via runtime):", "", "| fold | test | val | best epoch | " +
+              " | ".join(MODE_TEXT.get(m, m) for m in report["pooled"]) + " |", "|---|---|---|---|" + "---|" * len(report["pooled"])]
+    for i, f in enumerate(report["folds"]):
+        cells = [f"{100 * report['pooled'][m]['int8_runtime']['fold_ua'][i]:.1f}" for m in report["pooled"]]
+        lines.append(f"| {f['fold']} | {f['test_speaker'] or '-'} | {f['val_speaker'] or 'test fold'} | {f['best_epoch']} | " + " | ".join(cells) + " |")
+    lines += ["", "Confusion matrices: " + ", ".join(f"`{Path(p).name}`" for p in report["plots"]), ""]
+    return "\n".join(lines)
+
+
+def write(report: dict[str, Any], stem: Path) -> None:
+    """Write `stem`.json, `stem`.md and `stem`-<mode>.png."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    report["plots"] = []
+    for mode, kinds in report["pooled"].items():
+        png = stem.parent / f"{stem.name}-{mode}.png"
+        _plot_confusion(np.asarray(kinds["int8_runtime"]["confusion"]), report["labels"],
+                        f"{report['title']}\nint8 via runtime, {MODE_TEXT.get(mode, mode)}", png)
+        report["plots"].append(str(png))
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+    stem.with_suffix(".md").write_text(_markdown(report))

@@ -1,0 +1,172 @@
+"""Fit Light-SERNet on feature matrices, keeping the epoch with the best validation UA."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from . import network
+from .metrics import unweighted_accuracy
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Every choice that shapes a training run."""
+
+    epochs: int = 60
+    batch_size: int = 32
+    learning_rate: float = 5e-4
+    schedule: str = "cosine"  # or "constant"
+    loss: str = "crossentropy"  # or "focal"
+    focal_gamma: float = 2.0
+    l2: float = 1e-6
+    dropout: float = 0.3
+    normalisation: str = "speaker"  # "speaker", "global" or "none"
+    augment: bool = True  # SpecAugment-style masks on the feature matrix
+    time_masks: int = 2
+    time_mask_frames: int = 20
+    coeff_masks: int = 2
+    coeff_mask_width: int = 4
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return dataclasses.asdict(self)
+
+
+def spec_augment(x: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """A copy of a (batch, frames, coefficients) array with random time and coefficient bands zeroed."""
+    out = x.copy()
+    n, frames, coeffs = x.shape
+    for i in range(n):
+        for _ in range(config.time_masks):
+            width = rng.integers(0, config.time_mask_frames + 1)
+            start = rng.integers(0, frames - width + 1)
+            out[i, start : start + width, :] = 0.0
+        for _ in range(config.coeff_masks):
+            width = rng.integers(0, config.coeff_mask_width + 1)
+            start = rng.integers(0, coeffs - width + 1)
+            out[i, :, start : start + width] = 0.0
+    return out
+
+
+def _loss(config: TrainConfig) -> keras.losses.Loss:
+    if config.loss == "focal":
+        return keras.losses.CategoricalFocalCrossentropy(gamma=config.focal_gamma, alpha=None)
+    if config.loss == "crossentropy":
+        return keras.losses.CategoricalCrossentropy()
+    raise ValueError(f"loss={config.loss!r}: expected 'crossentropy' or 'focal'")
+
+
+def _optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    rate: Any = config.learning_rate
+    if config.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.epochs * steps_per_epoch)
+    elif config.schedule != "constant":
+        raise ValueError(f"schedule={config.schedule!r}: expected 'cosine' or 'constant'")
+    return keras.optimizers.Adam(rate)
+
+
+@dataclasses.dataclass
+class Fitted:
+    """A trained model (best weights loaded) and how it got there."""
+
+    model: keras.Model
+    history: list[dict[str, float]]
+    best_epoch: int
+    seconds: float
+
+
+class _Batches(keras.utils.PyDataset):
+    """Shuffled mini-batches, SpecAugment applied afresh every epoch when enabled."""
+
+    def __init__(self, x: np.ndarray, targets: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> None:
+        super().__init__()
+        self.x, self.targets, self.config, self.rng = x, targets, config, rng
+        self.order = rng.permutation(len(x))
+
+    def __len__(self) -> int:
+        return int(np.ceil(len(self.x) / self.config.batch_size))
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.order[i * self.config.batch_size : (i + 1) * self.config.batch_size]
+        batch = self.x[rows]
+        if self.config.augment:
+            batch = spec_augment(batch, self.config, self.rng)
+        return batch[..., None], self.targets[rows]
+
+    def on_epoch_end(self) -> None:
+        self.order = self.rng.permutation(len(self.x))
+
+
+class _Tracker(keras.callbacks.Callback):
+    """Per-epoch history, validation UA, best weights, and a progress bar."""
+
+    def __init__(self, validation: tuple[np.ndarray, np.ndarray] | None, n_classes: int, bar: tqdm) -> None:
+        super().__init__()
+        self.validation, self.n_classes, self.bar = validation, n_classes, bar
+        self.history: list[dict[str, float]] = []
+        self.best: tuple[float, int, list[np.ndarray] | None] = (-1.0, 0, None)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        record = {"epoch": epoch + 1, "loss": float((logs or {}).get("loss", np.nan))}
+        if self.validation is not None:
+            probs = predict_probs(self.model, self.validation[0])
+            record["val_ua"] = unweighted_accuracy(self.validation[1], probs.argmax(1), self.n_classes)
+            if record["val_ua"] > self.best[0]:
+                self.best = (record["val_ua"], epoch + 1, self.model.get_weights())
+            self.bar.set_postfix(loss=f"{record['loss']:.3f}", val_ua=f"{record['val_ua']:.3f}", best=self.best[1])
+        else:
+            self.bar.set_postfix(loss=f"{record['loss']:.3f}")
+        self.history.append(record)
+        self.bar.update(1)
+
+
+def fit(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    n_classes: int,
+    config: TrainConfig,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    epochs: int | None = None,
+    run_dir: Path | None = None,
+    desc: str = "train",
+) -> Fitted:
+    """Train from scratch. With `validation`, keep the weights of the epoch with the best
+    validation UA; without, train `epochs` (default config.epochs) and keep the last."""
+    keras.utils.set_random_seed(config.seed)
+    n_epochs = epochs or config.epochs
+    batches = _Batches(x_train, keras.utils.to_categorical(y_train, n_classes), config,
+                       np.random.default_rng(config.seed))
+    model = network.build(x_train.shape[1:], n_classes, l2=config.l2, dropout=config.dropout)
+    model.compile(optimizer=_optimizer(dataclasses.replace(config, epochs=n_epochs), len(batches)),
+                  loss=_loss(config))
+    started = time.perf_counter()
+    with tqdm(total=n_epochs, desc=desc, unit="epoch", leave=False) as bar:
+        tracker = _Tracker(validation, n_classes, bar)
+        model.fit(batches, epochs=n_epochs, verbose=0, callbacks=[tracker])
+    best_epoch = n_epochs
+    if validation is not None and tracker.best[2] is not None:
+        model.set_weights(tracker.best[2])
+        best_epoch = tracker.best[1]
+    fitted = Fitted(model, tracker.history, best_epoch, time.perf_counter() - started)
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        model.save_weights(run_dir / "best.weights.h5")
+        (run_dir / "history.json").write_text(
+            json.dumps({"best_epoch": best_epoch, "seconds": fitted.seconds, "history": fitted.history}, indent=1)
+        )
+    return fitted
+
+
+def predict_probs(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Softmax outputs for (clips, frames, coefficients)."""
+    return model.predict(x[..., None], batch_size=256, verbose=0)

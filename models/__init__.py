@@ -1,0 +1,1 @@
+"""Models bundled with the runtime (the default one ships in the wheel)."""

@@ -1,0 +1,35 @@
+"""LightSER: on-device speech emotion recognition with Light-SERNet and TFLite."""
+
+from .errors import (
+    AudioError,
+    AudioTooShortError,
+    BackendUnavailableError,
+    InvalidArgumentError,
+    LightSERError,
+    ModelError,
+    NoSpeechError,
+    NonFiniteAudioError,
+)
+from .features import FeatureRecipe
+from .model import Model
+from .recognizer import Recognizer
+from .results import Prediction, Segment
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AudioError",
+    "AudioTooShortError",
+    "BackendUnavailableError",
+    "FeatureRecipe",
+    "InvalidArgumentError",
+    "LightSERError",
+    "Model",
+    "ModelError",
+    "NoSpeechError",
+    "NonFiniteAudioError",
+    "Prediction",
+    "Recognizer",
+    "Segment",
+    "__version__",
+]

@@ -1,0 +1,115 @@
+"""The `lightser` command: predict on files, describe a model, benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import LightSERError
+from .recognizer import Recognizer
+from .results import Prediction
+
+
+def _scores_text(prediction: Prediction) -> str:
+    return " ".join(f"{label}={score:.3f}" for label, score in prediction.scores.items())
+
+
+def _predict_one(rec: Recognizer, path: str, args: argparse.Namespace) -> None:
+    if args.segments:
+        segments = rec.predict_segments(path)
+        for seg in segments:
+            if args.json:
+                print(json.dumps({"file": path, **seg.to_dict()}), flush=True)
+            elif seg.prediction is None:
+                print(f"{path}\t{seg.start:.2f}-{seg.end:.2f}\tsilence", flush=True)
+            else:
+                p = seg.prediction
+                print(f"{path}\t{seg.start:.2f}-{seg.end:.2f}\t{p.label}\t{p.confidence:.3f}\t{_scores_text(p)}", flush=True)
+        return
+    p = rec.predict(path)
+    if args.json:
+        print(json.dumps({"file": path, **p.to_dict()}), flush=True)
+    else:
+        print(f"{path}\t{p.label}\t{p.confidence:.3f}\t{_scores_text(p)}", flush=True)
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    rec = Recognizer(args.model, backend=args.backend, num_threads=args.threads, silence_db=args.silence_db)
+    failed = 0
+    for path in args.files:
+        try:
+            _predict_one(rec, path, args)
+        except LightSERError as exc:
+            failed += 1
+            print(f"lightser: error: {exc}", file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    rec = Recognizer(args.model, backend=args.backend)
+    meta = rec.model.metadata
+    info = {
+        "model": str(rec.model.path),
+        "name": meta.name,
+        "labels": list(meta.labels),
+        "size_bytes": rec.model.size_bytes,
+        "sha256": meta.sha256,
+        "quantization": meta.quantization,
+        "input_quantization": dict(zip(("scale", "zero_point"), rec.model.input_quantization)),
+        "window_seconds": meta.recipe.window_seconds,
+        "sample_rate": meta.recipe.sample_rate,
+        "backend": f"{rec.model.backend.name} {rec.model.backend.version}",
+        "training": meta.training,
+        "metrics": meta.metrics,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            shown = json.dumps(value) if isinstance(value, (dict, list)) else value
+            print(f"{key:<19} {shown}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lightser", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"lightser {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def model_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", help="a .tflite model with its .json beside it (default: bundled)")
+        p.add_argument("--backend", default="auto", help="auto, ai-edge-litert, tflite-runtime or tensorflow")
+
+    pred = sub.add_parser("predict", help="emotion of each audio file, one line per file")
+    pred.add_argument("files", nargs="+", metavar="FILE")
+    pred.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    pred.add_argument("--segments", action="store_true", help="one line per window (the timeline)")
+    pred.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    pred.add_argument("--silence-db", type=float, default=-50.0, help="silence gate in dBFS (default -50)")
+    model_options(pred)
+    pred.set_defaults(run=_cmd_predict)
+
+    info = sub.add_parser("info", help="labels, size, sha256, quantization, metrics and backend of a model")
+    info.add_argument("--json", action="store_true")
+    model_options(info)
+    info.set_defaults(run=_cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `lightser` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except LightSERError as exc:
+        print(f"lightser: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+"""The Light-SERNet input pipeline: 16 kHz mono audio -> clipped MFCC matrix.
+
+Small pure NumPy functions, one per step, each checkable on its own; `extract`
+chains them. Every constant comes from a `FeatureRecipe`, which is stored in
+each model's metadata so that training and runtime cannot drift apart.
+The result matches `tf.signal` (stft, linear_to_mel_weight_matrix,
+mfccs_from_log_mel_spectrograms) to 1e-4; a test pins it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from functools import lru_cache
+from typing import Any, Mapping
+
+import numpy as np
+
+from .errors import InvalidArgumentError
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureRecipe:
+    """Every constant of the input pipeline (units in the field names)."""
+
+    sample_rate: int = 16000
+    window_seconds: float = 3.0
+    frame_length: int = 1024
+    frame_step: int = 256
+    fft_length: int = 1024
+    n_mels: int = 128
+    fmin_hz: float = 80.0
+    fmax_hz: float = 7600.0
+    n_mfcc: int = 40
+    log_offset: float = 1e-6
+    clip: float = 10.0
+    amplitude_percentile: float = 99.9
+    # Per-coefficient standardisation after clipping: "none", "global" (mean/std of the
+    # training data) or "speaker" (trained with each speaker's own statistics; mean/std
+    # are the fallback used until a speaker's own are supplied).
+    normalisation: str = "none"
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+
+    @property
+    def window_samples(self) -> int:
+        """Samples in one model window."""
+        return int(round(self.window_seconds * self.sample_rate))
+
+    @property
+    def n_frames(self) -> int:
+        """STFT frames in one window (no end padding)."""
+        return 1 + (self.window_samples - self.frame_length) // self.frame_step
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Feature matrix shape: (frames, coefficients)."""
+        return (self.n_frames, self.n_mfcc)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out = dataclasses.asdict(self)
+        for key in ("mean", "std"):
+            if out[key] is not None:
+                out[key] = [float(v) for v in out[key]]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureRecipe:
+        """Inverse of `to_dict`; unknown keys are an error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise InvalidArgumentError(f"feature recipe: unknown keys {sorted(unknown)}")
+        kwargs = dict(data)
+        for key in ("mean", "std"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = tuple(float(v) for v in kwargs[key])
+        recipe = cls(**kwargs)
+        recipe.validate()
+        return recipe
+
+    def validate(self) -> None:
+        """Raise `InvalidArgumentError` unless the constants make a usable pipeline."""
+        if self.normalisation not in ("none", "global", "speaker"):
+            raise InvalidArgumentError(f"feature recipe: normalisation={self.normalisation!r}")
+        if self.window_samples < self.frame_length or self.n_mfcc > self.n_mels:
+            raise InvalidArgumentError("feature recipe: window shorter than a frame, or n_mfcc > n_mels")
+        if (self.normalisation == "none") != (self.mean is None):
+            raise InvalidArgumentError("feature recipe: mean/std go with normalisation global or speaker")
+        if self.mean is not None:
+            std = np.asarray(self.std if self.std is not None else ())
+            if len(self.mean) != self.n_mfcc or std.shape != (self.n_mfcc,) or not np.all(std > 0):
+                raise InvalidArgumentError(f"feature recipe: mean/std must be {self.n_mfcc} values, std > 0")
+
+    def with_stats(
+        self, mean: np.ndarray, std: np.ndarray, normalisation: str | None = None
+    ) -> FeatureRecipe:
+        """A validated copy that standardises with the given per-coefficient statistics."""
+        recipe = dataclasses.replace(
+            self,
+            normalisation=normalisation or self.normalisation,
+            mean=tuple(float(v) for v in mean),
+            std=tuple(float(v) for v in std),
+        )
+        recipe.validate()
+        return recipe
+
+
+class _Scratch(threading.local):
+    """Per-thread reusable work arrays.
+
+    The pipeline's large temporaries (~1.5 MB) would otherwise be returned to
+    the OS and page-faulted back on every call, which costs more than the maths.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[str, tuple[int, ...], Any], np.ndarray] = {}
+
+
+_SCRATCH = _Scratch()
+
+
+def _scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """This thread's work array `name`, valid until the next call that asks for it."""
+    key = (name, tuple(shape), np.dtype(dtype))
+    array = _SCRATCH.arrays.get(key)
+    if array is None:
+        array = _SCRATCH.arrays[key] = np.empty(shape, dtype)
+    return array
+
+
+def centre_crop(x: np.ndarray, length: int) -> np.ndarray:
+    """The middle `length` samples of `x` (x itself when not longer)."""
+    if x.shape[0] <= length:
+        return x
+    start = (x.shape[0] - length) // 2
+    return x[start : start + length]
+
+
+def percentile_abs(x: np.ndarray, q: float) -> float:
+    """`np.percentile(np.abs(x), q)` (linear interpolation) via one partial sort."""
+    magnitude = np.abs(x, out=_scratch("abs", x.shape, x.dtype))
+    position = (x.shape[0] - 1) * q / 100.0
+    below = int(np.floor(position))
+    above = min(below + 1, x.shape[0] - 1)
+    magnitude.partition((below, above))
+    low, high = float(magnitude[below]), float(magnitude[above])
+    return low + (position - below) * (high - low)
+
+
+def normalise_amplitude(x: np.ndarray, percentile: float) -> np.ndarray:
+    """Divide by the `percentile`-th percentile of |x| (+ eps) and clip to [-1, 1]."""
+    scale = percentile_abs(x, percentile) + float(np.finfo(np.float32).eps)
+    scaled = np.multiply(x, np.float32(1.0 / scale), dtype=np.float32)
+    return np.clip(scaled, -1.0, 1.0, out=scaled)
+
+
+def centre_pad(x: np.ndarray, length: int) -> np.ndarray:
+    """Zero-pad to `length`: floor(pad / 2) samples in front, the rest behind."""
+    pad = length - x.shape[0]
+    if pad <= 0:
+        return x
+    return np.pad(x, (pad // 2, pad - pad // 2))
+
+
+def fit_window(x: np.ndarray, recipe: FeatureRecipe) -> np.ndarray:
+    """Crop, normalise the amplitude of, then pad one window of 16 kHz mono audio."""
+    n = recipe.window_samples
+    return centre_pad(normalise_amplitude(centre_crop(x, n), recipe.amplitude_percentile), n)
+
+
+@lru_cache(maxsize=8)
+def periodic_hann(length: int) -> np.ndarray:
+    """Periodic Hann window (as `tf.signal.hann_window`), float64."""
+    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+
+
+def frames(x: np.ndarray, frame_length: int, frame_step: int) -> np.ndarray:
+    """Overlapping frames as a read-only (n_frames, frame_length) view; no end padding."""
+    return np.lib.stride_tricks.sliding_window_view(x, frame_length)[::frame_step]
+
+
+def magnitude_spectrum(framed: np.ndarray, fft_length: int) -> np.ndarray:
+    """|rFFT| of Hann-windowed frames: (n_frames, fft_length // 2 + 1), float32.
+
+    Returns a per-thread work array, overwritten by the next call: copy it to keep it.
+    """
+    windowed = np.multiply(
+        framed, periodic_hann(framed.shape[1]), out=_scratch("windowed", framed.shape, np.float64)
+    )
+    spectrum_shape = (framed.shape[0], fft_length // 2 + 1)
+    spectrum = np.fft.rfft(
+        windowed, n=fft_length, axis=1, out=_scratch("spectrum", spectrum_shape, np.complex128)
+    )
+    magnitude = _scratch("magnitude", spectrum_shape, np.float32)
+    return np.abs(spectrum, out=magnitude, casting="unsafe")
+
+
+def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    """HTK mel scale: 1127 ln(1 + f / 700)."""
+    return 1127.0 * np.log1p(np.asarray(hz, dtype=np.float64) / 700.0)
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(
+    n_mels: int, n_bins: int, sample_rate: int, fmin_hz: float, fmax_hz: float
+) -> np.ndarray:
+    """Triangular mel weights (n_bins, n_mels) built like `tf.signal.linear_to_mel_weight_matrix`.
+
+    The DC bin gets zero weight; triangles are spaced evenly on the HTK mel scale.
+    """
+    bin_mel = hz_to_mel(np.linspace(0.0, sample_rate / 2.0, n_bins)[1:])[:, None]
+    edges = np.linspace(hz_to_mel(fmin_hz), hz_to_mel(fmax_hz), n_mels + 2)
+    lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
+    rising = (bin_mel - lower) / (centre - lower)
+    falling = (upper - bin_mel) / (upper - centre)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return np.vstack([np.zeros((1, n_mels)), weights]).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _nonzero_mel_rows(
+    n_mels: int, n_bins: int, sample_rate: int, fmin_hz: float, fmax_hz: float
+) -> tuple[int, int, np.ndarray]:
+    """(first, stop, rows) of the filterbank's non-zero rows: skips bins outside fmin..fmax."""
+    weights = mel_filterbank(n_mels, n_bins, sample_rate, fmin_hz, fmax_hz)
+    used = np.flatnonzero(weights.any(axis=1))
+    lo, hi = int(used[0]), int(used[-1]) + 1
+    return lo, hi, np.ascontiguousarray(weights[lo:hi])
+
+
+@lru_cache(maxsize=8)
+def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """DCT-II basis (n_in, n_out), scaled as `tf.signal.mfccs_from_log_mel_spectrograms`."""
+    n = np.arange(n_in)[:, None]
+    k = np.arange(n_out)[None, :]
+    basis = 2.0 * np.cos(np.pi * k * (2 * n + 1) / (2.0 * n_in))
+    return (basis / np.sqrt(2.0 * n_in)).astype(np.float32)
+
+
+def mfcc(window: np.ndarray, recipe: FeatureRecipe) -> np.ndarray:
+    """Clipped MFCCs (n_frames, n_mfcc) of one fitted window (`fit_window`'s output)."""
+    spectrum = magnitude_spectrum(
+        frames(window, recipe.frame_length, recipe.frame_step), recipe.fft_length
+    )
+    lo, hi, weights = _nonzero_mel_rows(
+        recipe.n_mels, spectrum.shape[1], recipe.sample_rate, recipe.fmin_hz, recipe.fmax_hz
+    )
+    mel = np.matmul(
+        spectrum[:, lo:hi], weights, out=_scratch("mel", (spectrum.shape[0], recipe.n_mels), np.float32)
+    )
+    log_mel = np.log(np.add(mel, np.float32(recipe.log_offset), out=mel), out=mel)
+    coeffs = log_mel @ dct_matrix(recipe.n_mels, recipe.n_mfcc)
+    return np.clip(coeffs, -recipe.clip, recipe.clip)
+
+
+def standardise(coeffs: np.ndarray, recipe: FeatureRecipe) -> np.ndarray:
+    """Apply the recipe's per-coefficient mean/std, if it has them."""
+    if recipe.mean is None or recipe.std is None:
+        return coeffs
+    mean = np.asarray(recipe.mean, dtype=np.float32)
+    std = np.asarray(recipe.std, dtype=np.float32)
+    return (coeffs - mean) / std
+
+
+def unstandardised(x: np.ndarray, recipe: FeatureRecipe) -> np.ndarray:
+    """Clipped MFCCs (n_frames, n_mfcc) of the centre window of 16 kHz mono audio (any length)."""
+    return mfcc(fit_window(x.astype(np.float32, copy=False), recipe), recipe)
+
+
+def extract(x: np.ndarray, recipe: FeatureRecipe) -> np.ndarray:
+    """Model features (n_frames, n_mfcc): `unstandardised`, then the recipe's standardisation."""
+    return standardise(unstandardised(x, recipe), recipe)
+
+
+def frame_stats(mats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-coefficient mean and std (floored at 1e-3) over every frame of (n, frames, coefficients)."""
+    flat = mats.reshape(-1, mats.shape[-1]).astype(np.float64)
+    return flat.mean(axis=0), np.maximum(flat.std(axis=0), 1e-3)

@@ -1,0 +1,99 @@
+"""Model metadata: what a `.tflite` file needs to be used correctly, kept in a JSON sidecar.
+
+`emodb-int8.tflite` travels with `emodb-int8.json`, which records the labels, the
+feature recipe, the quantization, the file's sha256, and how the model was trained
+and evaluated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import LightSERError, ModelError
+from .features import FeatureRecipe
+
+FORMAT = "lightser-model/1"
+QUANTIZATIONS = ("int8", "float16", "float32", "dynamic-range")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelMetadata:
+    """Everything the runtime must know about a model besides its weights."""
+
+    name: str
+    labels: tuple[str, ...]
+    recipe: FeatureRecipe
+    quantization: str
+    sha256: str
+    training: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    metrics: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "labels": list(self.labels),
+            "quantization": self.quantization,
+            "sha256": self.sha256,
+            "features": self.recipe.to_dict(),
+            "training": dict(self.training),
+            "metrics": dict(self.metrics),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "metadata") -> ModelMetadata:
+        """Parse and validate; every problem is a `ModelError` naming `source`."""
+        if data.get("format") != FORMAT:
+            raise ModelError(f"{source}: format is {data.get('format')!r}, expected {FORMAT!r}")
+        try:
+            labels = tuple(str(label) for label in data["labels"])
+            meta = cls(
+                name=str(data["name"]),
+                labels=labels,
+                recipe=FeatureRecipe.from_dict(data["features"]),
+                quantization=str(data["quantization"]),
+                sha256=str(data["sha256"]).lower(),
+                training=dict(data.get("training", {})),
+                metrics=dict(data.get("metrics", {})),
+            )
+        except (KeyError, TypeError, ValueError, LightSERError) as exc:
+            raise ModelError(f"{source}: invalid metadata ({exc!r})") from exc
+        if len(labels) < 2 or len(set(labels)) != len(labels):
+            raise ModelError(f"{source}: labels must be 2 or more distinct names, got {list(labels)}")
+        if meta.quantization not in QUANTIZATIONS:
+            raise ModelError(f"{source}: quantization {meta.quantization!r} not in {QUANTIZATIONS}")
+        return meta
+
+
+def sidecar_path(model_path: str | Path) -> Path:
+    """The metadata file that belongs to `model_path` (same name, `.json`)."""
+    return Path(model_path).with_suffix(".json")
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of `data`."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_metadata(path: str | Path) -> ModelMetadata:
+    """Load a metadata JSON file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelError(f"{path}: metadata file not found") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: unreadable metadata ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: metadata must be a JSON object")
+    return ModelMetadata.from_dict(data, source=str(path))
+
+
+def write_metadata(meta: ModelMetadata, path: str | Path) -> None:
+    """Write metadata as indented JSON."""
+    Path(path).write_text(json.dumps(meta.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,174 @@
+"""`Recognizer`: audio in, emotion out. The one class most users need."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from . import audio, features, windows
+from .errors import InvalidArgumentError, NoSpeechError
+from .model import Model
+from .results import Prediction, Segment
+
+MIN_SECONDS = 0.25
+SILENCE_DB = -50.0
+GATE_FRAME_SECONDS = 0.064
+
+
+class Recognizer:
+    """Speech emotion recognition with a Light-SERNet TFLite model.
+
+    model: path to a `.tflite` file with its `.json` metadata beside it (default: the
+        bundled EMO-DB int8 model).
+    backend: "auto", "ai-edge-litert", "tflite-runtime" or "tensorflow".
+    num_threads: interpreter threads per call (None: the backend's default).
+    hop_seconds: step between windows of audio longer than one window (default: half a window).
+    silence_db: windows whose loudest 10 % of 64 ms frames stay below this RMS level
+        (dBFS; full scale = 1.0, or the integer type's range) are silence and not
+        classified. None classifies everything.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        backend: str = "auto",
+        num_threads: int | None = None,
+        hop_seconds: float | None = None,
+        silence_db: float | None = SILENCE_DB,
+    ) -> None:
+        self.model = Model(model, backend=backend, num_threads=num_threads)
+        self.recipe = self.model.metadata.recipe
+        window = self.recipe.window_seconds
+        hop = window / 2 if hop_seconds is None else hop_seconds
+        if isinstance(hop, bool) or not isinstance(hop, (int, float)) or not 0 < hop <= window:
+            raise InvalidArgumentError(f"hop_seconds={hop_seconds!r}: expected 0 < hop <= {window}")
+        if silence_db is not None and (
+            isinstance(silence_db, bool) or not isinstance(silence_db, (int, float)) or not np.isfinite(silence_db)
+        ):
+            raise InvalidArgumentError(f"silence_db={silence_db!r}: expected a finite number or None")
+        self.hop_seconds = float(hop)
+        self.silence_db = None if silence_db is None else float(silence_db)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Class names, in the order of every score vector."""
+        return self.model.labels
+
+    def _windows(
+        self, source: audio.AudioSource, sample_rate: float | None, progress: Callable[[float], None] | None
+    ) -> Iterator[tuple[float, float, np.ndarray]]:
+        rate = self.recipe.sample_rate
+        _, blocks = audio.stream(source, sample_rate, rate)
+        for start, samples in windows.sliding(
+            blocks,
+            length=self.recipe.window_samples,
+            hop=int(round(self.hop_seconds * rate)),
+            minimum=int(round(MIN_SECONDS * rate)),
+            name=audio.describe(source),
+        ):
+            end = (start + samples.shape[0]) / rate
+            if progress is not None:
+                progress(end)
+            yield start / rate, end, samples
+
+    def _is_speech(self, samples: np.ndarray) -> bool:
+        frame = int(GATE_FRAME_SECONDS * self.recipe.sample_rate)
+        return windows.is_speech(samples, self.silence_db, frame)
+
+    def _classify(self, samples: np.ndarray) -> np.ndarray | None:
+        """Class probabilities of one window, or None if it is silence."""
+        if not self._is_speech(samples):
+            return None
+        return self.model.run(features.extract(samples, self.recipe))
+
+    def iter_segments(
+        self,
+        source: audio.AudioSource,
+        sample_rate: float | None = None,
+        *,
+        progress: Callable[[float], None] | None = None,
+    ) -> Iterator[Segment]:
+        """Yield one `Segment` per window as the audio is read (constant memory)."""
+        for start, end, samples in self._windows(source, sample_rate, progress):
+            probs = self._classify(samples)
+            prediction = None if probs is None else Prediction.from_probabilities(self.labels, probs)
+            yield Segment(start, end, prediction)
+
+    def predict_segments(
+        self,
+        source: audio.AudioSource,
+        sample_rate: float | None = None,
+        *,
+        progress: Callable[[float], None] | None = None,
+    ) -> list[Segment]:
+        """The timeline: one `Segment` per window; silent windows have no prediction.
+
+        progress: called after each window with the seconds of audio read so far.
+        """
+        return list(self.iter_segments(source, sample_rate, progress=progress))
+
+    def predict(
+        self,
+        source: audio.AudioSource,
+        sample_rate: float | None = None,
+        *,
+        progress: Callable[[float], None] | None = None,
+    ) -> Prediction:
+        """The emotion of a whole clip: scores averaged over its speech windows.
+
+        source: a path or file object (anything libsndfile reads: WAV, FLAC, OGG, ...),
+            bytes of such a file, or a NumPy array (int16, int32, float32, float64;
+            shape (samples,) or (samples, channels)) with `sample_rate`.
+        Raises a `LightSERError` subclass naming the input and the problem.
+        """
+        total, count = np.zeros(len(self.labels)), 0
+        for _, _, samples in self._windows(source, sample_rate, progress):
+            probs = self._classify(samples)
+            if probs is not None:
+                total, count = total + probs, count + 1
+        if count == 0:
+            raise NoSpeechError(
+                f"{audio.describe(source)}: no speech found (every window is below {self.silence_db} dBFS); "
+                "pass silence_db=None to classify it anyway"
+            )
+        return Prediction.from_probabilities(self.labels, total / count)
+
+    def speaker_stats(
+        self, clips: Iterable[audio.AudioSource], sample_rate: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-coefficient feature mean/std over the speech windows of one speaker's clips.
+
+        No labels are needed: a minute or more of the speaker's ordinary speech, in
+        varied moods, gives stable statistics.
+        """
+        mats = [
+            features.unstandardised(samples, self.recipe)
+            for clip in clips
+            for _, _, samples in self._windows(clip, sample_rate, None)
+            if self._is_speech(samples)
+        ]
+        if not mats:
+            raise NoSpeechError("speaker_stats: the clips hold no speech windows")
+        return features.frame_stats(np.stack(mats))
+
+    def for_speaker(self, mean: np.ndarray, std: np.ndarray) -> Recognizer:
+        """A Recognizer sharing this one's model that standardises with one speaker's statistics.
+
+        Only for models trained with per-speaker normalisation (`recipe.normalisation ==
+        "speaker"`); mean/std usually come from `speaker_stats`.
+        """
+        if self.recipe.normalisation != "speaker":
+            raise InvalidArgumentError(
+                f"for_speaker: model {self.model.metadata.name!r} was trained with "
+                f"normalisation={self.recipe.normalisation!r}, not per speaker"
+            )
+        clone = copy.copy(self)
+        try:
+            clone.recipe = self.recipe.with_stats(np.asarray(mean), np.asarray(std))
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"for_speaker: invalid statistics ({exc})") from exc
+        return clone
