@@ -128,7 +128,6 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     epochs = args.epochs_final or config.epochs
     started = time.perf_counter()
     fitted = fit(x, labels, len(dataset.labels), config, epochs=epochs, run_dir=Path(args.runs) / f"fit-{args.name}")
-    metrics = json.loads(Path(args.metrics_from).read_text())["pooled"] if args.metrics_from else {}
     fold_recipe = recipe if config.normalisation == "none" else recipe.with_stats(*global_stats, config.normalisation)
     training = {
         "dataset": dataset.name, "speakers": dataset.speakers(), "clips": len(dataset.utterances),
@@ -142,8 +141,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     for variant in args.variants.split(","):
         content = convert.to_tflite(fitted.model, variant, x[rep_rows] if variant == "int8" else None)
         path = out / f"{args.name}-{variant}.tflite"
-        summary = _pooled_summary(metrics)
-        convert.write_model(content, path, dataset.labels, fold_recipe, variant, training, summary)
+        convert.write_model(content, path, dataset.labels, fold_recipe, variant, training)
         from lightser import Model
 
         model = Model(path)
@@ -154,14 +152,24 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pooled_summary(pooled: dict[str, Any]) -> dict[str, Any]:
-    """The headline numbers of an evaluation report, for a model's metadata."""
-    out: dict[str, Any] = {}
-    for mode, kinds in pooled.items():
-        for kind in ("float", "int8_runtime"):
-            if kind in kinds:
-                out[f"{mode}/{kind}"] = {k: round(kinds[kind][k], 4) for k in ("ua", "wa", "macro_f1", "fold_ua_mean", "fold_ua_sd")}
-    return out
+def _cmd_annotate(args: argparse.Namespace) -> int:
+    """Copy an evaluation report's headline figures into models' metadata (the .tflite is untouched)."""
+    from lightser.metadata import read_metadata, sidecar_path, write_metadata
+
+    report = json.loads(Path(args.report).read_text())
+    kind = {"int8": "int8_runtime"}
+    for model in args.models:
+        meta = read_metadata(sidecar_path(model))
+        figures = {
+            mode: {k: round(kinds[kind.get(meta.quantization, "float")][k], 4)
+                   for k in ("ua", "wa", "macro_f1", "fold_ua_mean", "fold_ua_sd")}
+            for mode, kinds in report["pooled"].items()
+        }
+        metrics = {"report": args.report, "protocol": report["protocol_text"], "command": report["command"],
+                   "figures": figures}
+        write_metadata(dataclasses.replace(meta, metrics=metrics), sidecar_path(model))
+        print(f"{sidecar_path(model)}: metrics from {args.report}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -186,10 +194,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ft.add_argument("--name", default="emodb")
     ft.add_argument("--variants", default="int8,float32")
     ft.add_argument("--epochs-final", type=int, default=0, help="epochs (default: --epochs)")
-    ft.add_argument("--metrics-from", help="an eval report JSON whose pooled metrics go into the metadata")
     ft.add_argument("--runs", default="runs")
     _add_training_options(ft)
     ft.set_defaults(run=_cmd_fit)
+    an = sub.add_parser("annotate", help="put an eval report's figures into models' .json metadata")
+    an.add_argument("models", nargs="+", help=".tflite files")
+    an.add_argument("--report", required=True, help="the eval report JSON")
+    an.set_defaults(run=_cmd_annotate)
     args = parser.parse_args(argv)
     return args.run(args)
 

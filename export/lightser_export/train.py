@@ -29,6 +29,7 @@ class TrainConfig:
     focal_gamma: float = 2.0
     l2: float = 1e-6
     dropout: float = 0.3
+    bn_momentum: float = 0.9
     normalisation: str = "speaker"  # "speaker", "global" or "none"
     augment: bool = True  # SpecAugment-style masks on the feature matrix
     time_masks: int = 2
@@ -146,7 +147,8 @@ def fit(
     n_epochs = epochs or config.epochs
     batches = _Batches(x_train, keras.utils.to_categorical(y_train, n_classes), config,
                        np.random.default_rng(config.seed))
-    model = network.build(x_train.shape[1:], n_classes, l2=config.l2, dropout=config.dropout)
+    model = network.build(x_train.shape[1:], n_classes, l2=config.l2, dropout=config.dropout,
+                          bn_momentum=config.bn_momentum)
     model.compile(optimizer=_optimizer(dataclasses.replace(config, epochs=n_epochs), len(batches)),
                   loss=_loss(config))
     started = time.perf_counter()

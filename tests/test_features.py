@@ -1,0 +1,80 @@
+"""The NumPy input pipeline: each step, and parity with the tf.signal reference."""
+
+import numpy as np
+import pytest
+
+from lightser import features
+from lightser.errors import InvalidArgumentError
+from lightser.features import FeatureRecipe
+
+RECIPE = FeatureRecipe()
+
+
+def test_recipe_shape_matches_the_paper():
+    assert RECIPE.window_samples == 48000
+    assert RECIPE.shape == (184, 40)
+
+
+def test_centre_crop_and_pad():
+    x = np.arange(10, dtype=np.float32)
+    assert features.centre_crop(x, 4).tolist() == [3, 4, 5, 6]
+    padded = features.centre_pad(np.ones(5, np.float32), 10)
+    assert padded.tolist() == [0, 0, 1, 1, 1, 1, 1, 0, 0, 0]
+
+
+def test_amplitude_normalised_by_percentile_and_clipped():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=48000).astype(np.float32) * 0.01
+    y = features.normalise_amplitude(x, 99.9)
+    ref = np.clip(x / (np.percentile(np.abs(x), 99.9) + np.finfo(np.float32).eps), -1, 1)
+    np.testing.assert_allclose(y, ref, atol=1e-6)
+    assert x.max() < 0.1, "input must be left as it was"
+
+
+def test_percentile_matches_numpy():
+    x = np.random.default_rng(1).normal(size=1001).astype(np.float32)
+    assert features.percentile_abs(x, 99.9) == pytest.approx(float(np.percentile(np.abs(x), 99.9)), rel=1e-6)
+
+
+def test_mel_filterbank_shape_and_dc_bin():
+    w = features.mel_filterbank(128, 513, 16000, 80.0, 7600.0)
+    assert w.shape == (513, 128)
+    assert not w[0].any()
+    assert (w.sum(axis=0) > 0).all()
+
+
+def test_extract_shape_dtype_and_range():
+    x = np.random.default_rng(2).normal(size=30000).astype(np.float32)
+    f = features.extract(x, RECIPE)
+    assert f.shape == (184, 40) and f.dtype == np.float32
+    assert np.abs(f).max() <= RECIPE.clip
+
+
+def test_standardise_uses_recipe_stats():
+    recipe = RECIPE.with_stats(np.full(40, 1.0), np.full(40, 2.0), "global")
+    raw = features.unstandardised(np.ones(48000, np.float32), RECIPE)
+    np.testing.assert_allclose(features.extract(np.ones(48000, np.float32), recipe), (raw - 1.0) / 2.0, atol=1e-6)
+
+
+def test_recipe_round_trip_and_validation():
+    recipe = RECIPE.with_stats(np.zeros(40), np.ones(40), "speaker")
+    assert FeatureRecipe.from_dict(recipe.to_dict()) == recipe
+    with pytest.raises(InvalidArgumentError):
+        FeatureRecipe.from_dict({"bogus": 1})
+    with pytest.raises(InvalidArgumentError):
+        RECIPE.with_stats(np.zeros(40), np.zeros(40), "global")
+
+
+@pytest.mark.tensorflow
+def test_parity_with_tf_signal(emodb_wavs):
+    tf = pytest.importorskip("tensorflow")
+    import soundfile
+
+    for path in emodb_wavs[:5]:
+        x, _ = soundfile.read(path, dtype="float32")
+        window = features.fit_window(x, RECIPE)
+        ours = features.mfcc(window, RECIPE)
+        stft = tf.signal.stft(window, 1024, 256, 1024, window_fn=tf.signal.hann_window, pad_end=False)
+        mel = tf.tensordot(tf.abs(stft), tf.signal.linear_to_mel_weight_matrix(128, 513, 16000, 80.0, 7600.0), 1)
+        ref = tf.signal.mfccs_from_log_mel_spectrograms(tf.math.log(mel + 1e-6))[:, :40]
+        np.testing.assert_allclose(ours, np.clip(ref.numpy(), -10, 10), atol=1e-4)

@@ -1,0 +1,187 @@
+"""The runtime API as users call it: inputs, results, timeline, silence, errors, threads, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import soundfile
+
+from conftest import voiced
+from lightser import (
+    AudioTooShortError,
+    InvalidArgumentError,
+    LightSERError,
+    ModelError,
+    NoSpeechError,
+    NonFiniteAudioError,
+    Prediction,
+    Recognizer,
+)
+
+
+def _check(p: Prediction, labels) -> None:
+    assert list(p.scores) == list(labels)
+    assert sum(p.scores.values()) == pytest.approx(1.0, abs=1e-6)
+    assert p.label == max(p.scores, key=p.scores.get)
+    assert p.confidence == p.scores[p.label]
+
+
+def test_bundled_model_loads(recognizer):
+    assert len(recognizer.labels) == 7
+    assert recognizer.model.metadata.quantization == "int8"
+    assert recognizer.model.size_bytes <= 550_000
+
+
+def test_every_input_kind_gives_the_same_answer(recognizer, tmp_path):
+    x = voiced(2.0)
+    wav = tmp_path / "clip.wav"
+    soundfile.write(wav, x, 16000, subtype="FLOAT")
+    reference = recognizer.predict(x, sample_rate=16000)
+    _check(reference, recognizer.labels)
+    same = [
+        recognizer.predict(wav),
+        recognizer.predict(str(wav)),
+        recognizer.predict(wav.read_bytes()),
+        recognizer.predict(io.BytesIO(wav.read_bytes())),
+        recognizer.predict(x.astype(np.float64), sample_rate=16000),
+        recognizer.predict(np.stack([x, x], axis=1), sample_rate=16000),
+    ]
+    for p in same:
+        assert p.label == reference.label
+        np.testing.assert_allclose(list(p.scores.values()), list(reference.scores.values()), atol=1e-6)
+
+
+def test_integer_arrays_are_scaled(recognizer):
+    x = voiced(2.0)
+    as_float = recognizer.predict(x, sample_rate=16000)
+    for dtype, scale in ((np.int16, 2**15), (np.int32, 2**31)):
+        ints = np.round(x * (scale - 1)).astype(dtype)
+        p = recognizer.predict(ints, sample_rate=16000)
+        np.testing.assert_allclose(list(p.scores.values()), list(as_float.scores.values()), atol=0.02)
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000])
+def test_any_rate_is_resampled(recognizer, rate):
+    x16 = voiced(2.0)
+    x = voiced(2.0, rate=rate)
+    p, ref = recognizer.predict(x, sample_rate=rate), recognizer.predict(x16, sample_rate=16000)
+    _check(p, recognizer.labels)
+    assert np.abs(np.array(list(p.scores.values())) - list(ref.scores.values())).max() < 0.1
+
+
+def test_callers_array_is_not_modified(recognizer):
+    x = voiced(4.0) * 3.0
+    before = x.copy()
+    recognizer.predict(x, sample_rate=16000)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_timeline_marks_silence_and_covers_the_end(recognizer):
+    rate = 16000
+    x = np.concatenate([voiced(4.0), np.zeros(6 * rate, np.float32), voiced(2.2, seed=1)])
+    segments = recognizer.predict_segments(x, sample_rate=rate)
+    starts = [s.start for s in segments]
+    assert starts[:4] == [0.0, 1.5, 3.0, 4.5]
+    assert segments[-1].end == pytest.approx(len(x) / rate)
+    assert any(not s.is_speech for s in segments) and segments[0].is_speech
+    silent = [s for s in segments if not s.is_speech]
+    assert all(4.0 <= s.start and s.end <= 10.0 for s in silent)
+    assert all(s.prediction is None for s in silent)
+    row = segments[0].to_dict()
+    assert set(row) == {"start", "end", "speech", "label", "confidence", "scores"}
+    whole = recognizer.predict(x, sample_rate=rate)
+    speech = [s.prediction for s in segments if s.prediction is not None]
+    mean = np.mean([list(p.scores.values()) for p in speech], axis=0)
+    np.testing.assert_allclose(list(whole.scores.values()), mean / mean.sum(), atol=1e-9)
+
+
+def test_progress_callback_reaches_the_end(recognizer):
+    seen: list[float] = []
+    recognizer.predict_segments(voiced(7.0), sample_rate=16000, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(7.0)
+
+
+def test_silence_is_not_classified(recognizer):
+    zeros = np.zeros(32000, np.float32)
+    with pytest.raises(NoSpeechError, match="no speech"):
+        recognizer.predict(zeros, sample_rate=16000)
+    _check(Recognizer(silence_db=None).predict(zeros, sample_rate=16000), recognizer.labels)
+
+
+def test_error_classes(recognizer, tmp_path):
+    with pytest.raises(AudioTooShortError, match="minimum"):
+        recognizer.predict(voiced(0.1), sample_rate=16000)
+    with pytest.raises(AudioTooShortError):
+        recognizer.predict(np.zeros(0, np.float32), sample_rate=16000)
+    bad = voiced(1.0)
+    bad[100] = np.nan
+    with pytest.raises(NonFiniteAudioError, match="NaN"):
+        recognizer.predict(bad, sample_rate=16000)
+    with pytest.raises(InvalidArgumentError, match="sample_rate"):
+        recognizer.predict(voiced(1.0))
+    with pytest.raises(InvalidArgumentError, match="backend"):
+        Recognizer(backend="onnx")
+    with pytest.raises(ModelError, match="not found"):
+        Recognizer(tmp_path / "missing.tflite")
+    assert issubclass(NoSpeechError, LightSERError)
+
+
+def test_eight_threads_match_serial(recognizer):
+    clips = [voiced(1.0 + 0.3 * i, seed=i) for i in range(16)]
+    serial = [recognizer.predict(c, sample_rate=16000) for c in clips]
+    with ThreadPoolExecutor(8) as pool:
+        parallel = list(pool.map(lambda c: recognizer.predict(c, sample_rate=16000), clips * 4))
+    assert parallel == serial * 4
+
+
+def test_speaker_enrolment(recognizer):
+    if recognizer.recipe.normalisation != "speaker":
+        with pytest.raises(InvalidArgumentError):
+            recognizer.for_speaker(np.zeros(40), np.ones(40))
+        return
+    mean, std = recognizer.speaker_stats([voiced(3.0, seed=s) for s in range(3)], sample_rate=16000)
+    assert mean.shape == std.shape == (40,) and (std > 0).all()
+    enrolled = recognizer.for_speaker(mean, std)
+    assert enrolled.model is recognizer.model
+    _check(enrolled.predict(voiced(2.0), sample_rate=16000), recognizer.labels)
+    with pytest.raises(InvalidArgumentError):
+        recognizer.for_speaker(np.zeros(3), np.ones(3))
+
+
+def test_import_and_predict_never_load_tensorflow(tmp_path):
+    wav = tmp_path / "clip.wav"
+    soundfile.write(wav, voiced(2.0), 16000)
+    code = (
+        "import sys, lightser; p = lightser.Recognizer().predict(sys.argv[1]); "
+        "assert not any(m == 'tensorflow' or m.startswith('tensorflow.') for m in sys.modules), 'tensorflow imported'; "
+        "print(p.label)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(wav)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_cli_predict_json_and_bad_file(tmp_path):
+    wav = tmp_path / "good.wav"
+    soundfile.write(wav, voiced(2.0), 16000)
+    out = subprocess.run(
+        [sys.executable, "-m", "lightser.cli", "predict", "--json", str(wav), str(tmp_path / "nope.wav"), str(wav)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 1
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(rows) == 2 and rows[0]["label"] in rows[0]["scores"]
+    errors = [line for line in out.stderr.splitlines() if line.startswith("lightser: error:")]
+    assert len(errors) == 1 and "nope.wav" in errors[0]
+
+
+def test_cli_info_reports_the_model():
+    out = subprocess.run([sys.executable, "-m", "lightser.cli", "info", "--json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["quantization"] == "int8" and len(info["sha256"]) == 64 and info["backend"]

@@ -1,0 +1,165 @@
+"""Training side: network, datasets, folds, a tiny train -> int8 -> runtime run, metadata."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from conftest import voiced
+
+pytest.importorskip("tensorflow", reason="training tests need the export extra")
+pytestmark = pytest.mark.tensorflow
+
+from lightser import Recognizer  # noqa: E402
+from lightser.metadata import read_metadata, sidecar_path  # noqa: E402
+from lightser_export import cli, convert, datasets, network, protocols  # noqa: E402
+
+
+def test_light_sernet_parameter_count_and_shape():
+    model = network.build((184, 40), 7)
+    assert model.count_params() == 463_431
+    assert model.output_shape == (None, 7)
+    assert network.build((436, 40), 4).output_shape == (None, 4), "7 s windows are supported"
+
+
+def test_emodb_loader(emodb_root):
+    ds = datasets.load_emodb(emodb_root)
+    assert len(ds.utterances) == 535
+    assert ds.labels == datasets.EMODB_LABELS
+    assert len(ds.speakers()) == 10
+    counts = {lab: sum(u.label == lab for u in ds.utterances) for lab in ds.labels}
+    assert counts == {"anger": 127, "boredom": 81, "disgust": 46, "fear": 69, "happiness": 71,
+                      "sadness": 62, "neutral": 79}
+
+
+def _iemocap_tree(root: Path) -> None:
+    """A tiny tree with IEMOCAP's layout: 2 sessions, one improvised and one scripted dialog each."""
+    codes = ["neu", "hap", "exc", "ang", "sad", "fru", "xxx"]
+    for s in (1, 2):
+        session = root / f"Session{s}"
+        for dialog in (f"Ses0{s}F_impro01", f"Ses0{s}M_script01_1"):
+            lines = ["% header line"]
+            for i, code in enumerate(codes):
+                for gender in "FM":
+                    turn = f"{dialog}_{gender}{i:03d}"
+                    wav = session / "sentences" / "wav" / dialog / f"{turn}.wav"
+                    wav.parent.mkdir(parents=True, exist_ok=True)
+                    soundfile.write(wav, voiced(0.5, seed=i), 16000)
+                    lines.append(f"[{i}.0000 - {i}.5000]\t{turn}\t{code}\t[2.5000, 2.5000, 2.5000]")
+            label_file = session / "dialog" / "EmoEvaluation" / f"{dialog}.txt"
+            label_file.parent.mkdir(parents=True, exist_ok=True)
+            label_file.write_text("\n".join(lines) + "\n")
+
+
+def test_iemocap_loader_on_a_synthetic_tree(tmp_path):
+    _iemocap_tree(tmp_path)
+    improvised = datasets.load_iemocap(tmp_path, "improvised")
+    assert improvised.labels == ("anger", "happiness", "sadness", "neutral")
+    # per dialog: neu, hap, exc, ang, sad kept (fru, xxx dropped), for F and M turns
+    assert len(improvised.utterances) == 2 * 5 * 2
+    assert sum(u.label == "happiness" for u in improvised.utterances) == 2 * 2 * 2, "excited merged into happiness"
+    assert improvised.speakers() == ["Ses01F", "Ses01M", "Ses02F", "Ses02M"]
+    assert len(datasets.load_iemocap(tmp_path, "all").utterances) == 40
+    folds = protocols.loso_folds([u.speaker for u in improvised.utterances])
+    assert [f.test_speaker for f in folds] == improvised.speakers()
+
+
+def test_manifest_loader_and_errors(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"")
+    (tmp_path / "m.csv").write_text("path,label,speaker\na.wav,calm,s1\na.wav,angry,s2\n")
+    ds = datasets.load_manifest(tmp_path / "m.csv")
+    assert ds.labels == ("angry", "calm")
+    (tmp_path / "bad.csv").write_text("path,label,speaker\nmissing.wav,calm,s1\n")
+    with pytest.raises(datasets.DatasetError, match="no such file"):
+        datasets.load_manifest(tmp_path / "bad.csv")
+    with pytest.raises(datasets.DatasetError):
+        datasets.load_emodb(tmp_path)
+
+
+def test_loso_folds_keep_speakers_apart():
+    speakers = np.repeat(["03", "08", "09", "10"], 5)
+    folds = protocols.loso_folds(speakers)
+    assert len(folds) == 4
+    for fold in folds:
+        groups = [set(speakers[fold.train]), set(speakers[fold.val]), set(speakers[fold.test])]
+        assert groups[1] == {fold.val_speaker} and groups[2] == {fold.test_speaker}
+        assert not (groups[0] & groups[1]) and not (groups[0] & groups[2]) and not (groups[1] & groups[2])
+        assert len(fold.train) + len(fold.val) + len(fold.test) == len(speakers)
+
+
+def test_paper_folds_partition_every_clip_once():
+    labels = np.repeat(np.arange(7), 12)
+    folds = protocols.paper_folds(labels, k=10, seed=0)
+    tested = np.concatenate([f.test for f in folds])
+    assert sorted(tested.tolist()) == list(range(len(labels)))
+
+
+@pytest.fixture(scope="module")
+def tiny_manifest(emodb_root, tmp_path_factory) -> Path:
+    """3 EMO-DB speakers, 2 clips of each emotion they have."""
+    out = tmp_path_factory.mktemp("tiny") / "tiny.csv"
+    ds = datasets.load_emodb(emodb_root)
+    rows, seen = [], {}
+    for u in ds.utterances:
+        key = (u.speaker, u.label)
+        if u.speaker in ("03", "08", "09") and seen.get(key, 0) < 2:
+            seen[key] = seen.get(key, 0) + 1
+            rows.append({"path": str(u.path), "label": u.label, "speaker": u.speaker})
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["path", "label", "speaker"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return out
+
+
+def test_tiny_loso_run_writes_a_report(tiny_manifest, tmp_path):
+    stem = tmp_path / "report"
+    code = cli.main(["eval", "--dataset", "manifest", "--data", str(tiny_manifest), "--epochs", "2",
+                     "--out", str(stem), "--runs", str(tmp_path / "runs"), "--cache", str(tmp_path / "cache")])
+    assert code == 0
+    report = json.loads(stem.with_suffix(".json").read_text())
+    assert [f["test_speaker"] for f in report["folds"]] == ["03", "08", "09"]
+    pooled = report["pooled"]
+    assert set(pooled) == {"default", "enrolled"}
+    for mode in pooled.values():
+        assert 0.0 <= mode["int8_runtime"]["ua"] <= 1.0
+        assert np.asarray(mode["int8_runtime"]["confusion"]).sum() == report["n_clips"]
+    assert stem.with_suffix(".md").is_file() and (tmp_path / "report-enrolled.png").is_file()
+    assert list((tmp_path / "cache").glob("*.npy")), "features are cached"
+
+
+def test_tiny_fit_exports_builtin_int8_that_the_runtime_runs(tiny_manifest, tmp_path):
+    code = cli.main(["fit", "--dataset", "manifest", "--data", str(tiny_manifest), "--epochs", "2",
+                     "--out", str(tmp_path), "--name", "tiny", "--variants", "int8,float32,float16,dynamic-range",
+                     "--runs", str(tmp_path / "runs"), "--cache", str(tmp_path / "cache")])
+    assert code == 0
+    int8 = tmp_path / "tiny-int8.tflite"
+    meta = read_metadata(sidecar_path(int8))
+    assert meta.quantization == "int8" and meta.labels == ("anger", "boredom", "disgust", "fear", "happiness",
+                                                           "neutral", "sadness")
+    assert meta.recipe.normalisation == "speaker" and meta.training["speakers"] == ["03", "08", "09"]
+    for variant in ("int8", "float32", "float16", "dynamic-range"):
+        content = (tmp_path / f"tiny-{variant}.tflite").read_bytes()
+        ops = convert.op_names(content)
+        assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), ops
+        assert "CONV_2D" in ops
+    rec = Recognizer(int8)
+    assert rec.model.input_quantization[0] > 0
+    p = rec.predict(voiced(2.0), sample_rate=16000)
+    assert p.label in meta.labels and sum(p.scores.values()) == pytest.approx(1.0)
+    assert int8.stat().st_size <= 550_000
+
+
+def test_metadata_round_trip(tmp_path):
+    from lightser.features import FeatureRecipe
+    from lightser.metadata import ModelMetadata, write_metadata
+
+    meta = ModelMetadata("m", ("a", "b"), FeatureRecipe().with_stats(np.zeros(40), np.ones(40), "global"),
+                         "int8", "ab" * 32, {"seed": 0}, {"ua": 0.5})
+    write_metadata(meta, tmp_path / "m.json")
+    assert read_metadata(tmp_path / "m.json") == meta
