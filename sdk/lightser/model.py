@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.resources
+import os
 import queue
 from pathlib import Path
 from typing import Any, Iterator
@@ -84,8 +85,12 @@ class Model:
         backend: str = "auto",
         num_threads: int | None = None,
     ) -> None:
-        if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+        if num_threads is not None and (
+            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+        ):
             raise InvalidArgumentError(f"num_threads={num_threads!r}: expected a positive int or None")
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise InvalidArgumentError(f"model={path!r}: expected a path to a .tflite file or None")
         self.path = Path(path) if path is not None else default_model_path()
         if self.path.is_dir():
             raise ModelError(f"{self.path}: is a directory, expected a .tflite file")
@@ -116,7 +121,10 @@ class Model:
             raise ModelError(f"{self.path}: the interpreter refused the model ({exc})") from exc
 
     def _check_tensors(self, interpreter: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+        try:
+            inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+        except (ValueError, RuntimeError) as exc:  # e.g. a tensor name that is not UTF-8
+            raise ModelError(f"{self.path}: unreadable tensor details ({exc})") from exc
         if len(inputs) != 1 or len(outputs) != 1:
             raise ModelError(f"{self.path}: expected 1 input and 1 output tensor")
         frames, coeffs = self.metadata.recipe.shape
@@ -162,9 +170,12 @@ class Model:
             raise InvalidArgumentError(f"features shape {features.shape}, expected {expected}")
         x = self._in_quant.quantize(features[None, :, :, None])
         with self._lease() as interpreter:
-            interpreter.set_tensor(self._input["index"], x)
-            interpreter.invoke()
-            raw = interpreter.get_tensor(self._output["index"])[0]
+            try:
+                interpreter.set_tensor(self._input["index"], x)
+                interpreter.invoke()
+                raw = interpreter.get_tensor(self._output["index"])[0]
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"{self.path}: inference failed ({exc})") from exc
         probs = np.clip(self._out_quant.dequantize(raw), 0.0, None)
         total = probs.sum()
         if not np.isfinite(total) or total <= 0.0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import numbers
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -42,12 +43,14 @@ class Recognizer:
     ) -> None:
         self.model = Model(model, backend=backend, num_threads=num_threads)
         self.recipe = self.model.metadata.recipe
-        window = self.recipe.window_seconds
+        window, one_sample = self.recipe.window_seconds, 1.0 / self.recipe.sample_rate
         hop = window / 2 if hop_seconds is None else hop_seconds
-        if isinstance(hop, bool) or not isinstance(hop, (int, float)) or not 0 < hop <= window:
-            raise InvalidArgumentError(f"hop_seconds={hop_seconds!r}: expected 0 < hop <= {window}")
+        if isinstance(hop, bool) or not isinstance(hop, numbers.Real) or not one_sample <= hop <= window:
+            raise InvalidArgumentError(
+                f"hop_seconds={hop_seconds!r}: expected one sample ({one_sample:g}) <= hop <= {window}"
+            )
         if silence_db is not None and (
-            isinstance(silence_db, bool) or not isinstance(silence_db, (int, float)) or not np.isfinite(silence_db)
+            isinstance(silence_db, bool) or not isinstance(silence_db, numbers.Real) or not np.isfinite(silence_db)
         ):
             raise InvalidArgumentError(f"silence_db={silence_db!r}: expected a finite number or None")
         self.hop_seconds = float(hop)
@@ -122,7 +125,7 @@ class Recognizer:
 
         source: a path or file object (anything libsndfile reads: WAV, FLAC, OGG, ...),
             bytes of such a file, or a NumPy array (int16, int32, float32, float64;
-            shape (samples,) or (samples, channels)) with `sample_rate`.
+            shape (samples,) or (samples, channels)) with `sample_rate` (1 kHz to 1 MHz).
         Raises a `LightSERError` subclass naming the input and the problem.
         """
         total, count = np.zeros(len(self.labels)), 0

@@ -1,0 +1,89 @@
+"""Model variants: full-integer int8 (ours), float32, float16 and dynamic-range (weights-only int8,
+what the original Light-SERNet code exported): size, latency and UA.
+
+A variant's model is `models/emodb-<variant>.tflite` when present, otherwise it is converted
+here from the trained Keras weights (`lightser-train fit` leaves them in runs/fit-emodb/).
+UA comes from the leave-one-speaker-out report (reports/emodb-loso.json) when it has the variant.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lightser.metadata import read_metadata, sidecar_path
+
+from .common import CACHE, ROOT, bench_report, shown
+
+VARIANTS = ("int8", "float32", "float16", "dynamic-range")
+MODELS = ROOT / "models"
+WEIGHTS = ROOT / "runs" / "fit-emodb" / "best.weights.h5"
+REPORT = ROOT / "reports" / "emodb-loso.json"
+# report model kind whose pooled UA belongs to each variant, and what it is
+UA_KINDS = {"int8": ("int8_runtime", "int8 TFLite through lightser.Recognizer"),
+            "float32": ("float", "Keras float32: the same network as the float32 TFLite model")}
+
+
+def convert(variant: str, reference: Path, weights: Path, out_dir: Path) -> Path:
+    """Build the network `reference`'s metadata describes, load `weights`, export `variant`."""
+    from lightser_export import convert as export
+    from lightser_export import network
+
+    meta = read_metadata(sidecar_path(reference))
+    config = meta.training.get("config", {})
+    model = network.build(meta.recipe.shape, len(meta.labels), l2=config.get("l2", 1e-6),
+                          dropout=config.get("dropout", 0.3))
+    model.load_weights(weights)
+    path = out_dir / f"emodb-{variant}.tflite"
+    training = {**meta.training, "converted_from": str(weights)}
+    export.write_model(export.to_tflite(model, variant), path, meta.labels, meta.recipe, variant, training)
+    return path
+
+
+def locate(weights: Path = WEIGHTS) -> dict[str, Any]:
+    """variant -> (path, where it came from), or a string saying why it is missing."""
+    found: dict[str, Any] = {}
+    reference = MODELS / "emodb-int8.tflite"
+    for variant in VARIANTS:
+        shipped = MODELS / f"emodb-{variant}.tflite"
+        if shipped.is_file():
+            found[variant] = (shipped, "models/")
+        elif weights.is_file() and variant != "int8":
+            found[variant] = (convert(variant, reference, weights, CACHE / "models"), f"converted from {shown(weights)}")
+        else:
+            found[variant] = f"missing: no {shown(shipped)} and no Keras weights at {shown(weights)}"
+    return found
+
+
+def report_ua(report: Path = REPORT) -> dict[str, Any]:
+    """variant -> {test-time normalisation mode: pooled UA} from the LOSO report, where it has them."""
+    if not report.is_file():
+        return {}
+    pooled = json.loads(report.read_text())["pooled"]
+    return {
+        variant: {"ua": {mode: kinds[kind]["ua"] for mode, kinds in pooled.items()},
+                  "source": f"{shown(report)}: {text}"}
+        for variant, (kind, text) in UA_KINDS.items()
+    }
+
+
+def _no_ua(variant: str, report: Path) -> str:
+    if report.is_file():
+        return f"not measured: {shown(report)} has no {variant} figures"
+    return f"missing: no {shown(report)} (run `lightser-train eval` first)"
+
+
+def measure(runs: int, warmup: int, weights: Path = WEIGHTS, report: Path = REPORT) -> list[dict[str, Any]]:
+    """One record per variant: its `lightser bench` report and UA, or why either is missing."""
+    ua = report_ua(report)
+    records = []
+    for variant, found in locate(weights).items():
+        record: dict[str, Any] = {"variant": variant}
+        if isinstance(found, str):
+            record["missing"] = found
+        else:
+            record.update(path=str(found[0]), origin=found[1], bench=bench_report(found[0], runs, warmup))
+        record.update(ua.get(variant) or {"ua": None, "source": _no_ua(variant, report)})
+        records.append(record)
+    return records

@@ -1,0 +1,434 @@
+"""`lightser bench`: size, memory and per-stage latency of a model on this machine.
+
+Every stage is timed through the runtime's own functions (`audio.stream`,
+`features.extract`, `Model.run`, `Recognizer.predict`), so the figures are the
+ones users get. Needs nothing beyond the runtime's dependencies (no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import soundfile
+
+from . import __version__, audio, features
+from .errors import AudioError, InvalidArgumentError, LightSERError
+from .recognizer import Recognizer
+
+SYNTHETIC_SECONDS = 3.0
+SYNTHETIC_RATE = 48000
+STAGES = ("decode", "resample", "features", "inference", "end_to_end")
+PERCENTILES = (50, 90, 99)
+_MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+# Run in a fresh interpreter: argv = model, backend, threads, audio file.
+_COLD_START = """
+import json, sys, time
+started = time.perf_counter()
+from lightser import Recognizer
+imported = time.perf_counter()
+rec = Recognizer(sys.argv[1], backend=sys.argv[2], num_threads=int(sys.argv[3]))
+loaded = time.perf_counter()
+rec.predict(sys.argv[4])
+done = time.perf_counter()
+from lightser.bench import peak_rss_bytes
+print(json.dumps({"import_s": imported - started, "load_s": loaded - imported,
+                  "first_prediction_s": done - loaded, "total_s": done - started,
+                  "peak_rss_bytes": peak_rss_bytes()}))
+"""
+
+
+def synthetic_voice(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
+    """A voiced-speech-like float32 signal: harmonics (below Nyquist) of a pitch gliding
+    over 100-220 Hz, loudness shaped by 4 Hz syllables, plus faint noise; peak 0.5."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(round(seconds * rate))) / rate
+    f0 = 160.0 + 60.0 * np.sin(2.0 * np.pi * 0.7 * t)
+    phase = 2.0 * np.pi * np.cumsum(f0) / rate
+    voiced = sum((k * f0 < rate / 2) * np.sin(k * phase) / k for k in range(1, 31))
+    syllables = 0.5 - 0.5 * np.cos(2.0 * np.pi * 4.0 * t)
+    x = voiced * syllables + 0.01 * rng.standard_normal(t.size)
+    return (0.5 * x / np.max(np.abs(x))).astype(np.float32)
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """`samples` encoded as a 16-bit PCM WAV file, in memory."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def load_clip(path: str | None) -> dict[str, Any]:
+    """The benchmark input held in memory: `path`'s bytes, or a synthetic 3 s WAV at 48 kHz.
+
+    Returns name, data (encoded bytes), sample_rate (Hz) and seconds.
+    """
+    if path is None:
+        samples = synthetic_voice(SYNTHETIC_SECONDS, SYNTHETIC_RATE)
+        name = f"synthetic voiced {SYNTHETIC_SECONDS:g} s, {SYNTHETIC_RATE} Hz 16-bit WAV"
+        return {"name": name, "data": wav_bytes(samples, SYNTHETIC_RATE),
+                "sample_rate": SYNTHETIC_RATE, "seconds": SYNTHETIC_SECONDS}
+    try:
+        data = Path(path).read_bytes()
+        info = soundfile.info(io.BytesIO(data))
+    except OSError as exc:
+        raise AudioError(f"--audio {path}: cannot read ({exc.strerror or exc})") from exc
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"--audio {path}: not a readable audio file ({exc})") from exc
+    return {"name": str(path), "data": data, "sample_rate": int(info.samplerate), "seconds": float(info.duration)}
+
+
+def read_whole(source: audio.AudioSource, sample_rate: float | None, target_rate: int) -> np.ndarray:
+    """`audio.stream`'s blocks joined: the runtime's decode (and resample) of a whole clip."""
+    return np.concatenate(list(audio.stream(source, sample_rate, target_rate)[1]))
+
+
+def stage_calls(rec: Recognizer, clip: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+    """One zero-argument call per stage of STAGES, each fed the previous stage's output.
+
+    decode: the file bytes to mono float32 at their own rate; resample: to the model's
+    rate; features: MFCCs of one window; inference: `Model.run`; end_to_end:
+    `Recognizer.predict` on the file bytes (every window, silence gate included).
+    """
+    recipe = rec.recipe
+    decoded = read_whole(clip["data"], None, clip["sample_rate"])
+    resampled = read_whole(decoded, clip["sample_rate"], recipe.sample_rate)
+    feats = features.extract(resampled, recipe)
+    return {
+        "decode": lambda: read_whole(clip["data"], None, clip["sample_rate"]),
+        "resample": lambda: read_whole(decoded, clip["sample_rate"], recipe.sample_rate),
+        "features": lambda: features.extract(resampled, recipe),
+        "inference": lambda: rec.model.run(feats),
+        "end_to_end": lambda: rec.predict(clip["data"]),
+    }
+
+
+def time_stages(
+    calls: dict[str, Callable[[], Any]], runs: int, warmup: int, tick: Callable[[], None]
+) -> dict[str, np.ndarray]:
+    """Seconds of each call over `runs` rounds after `warmup` untimed ones; `tick` after each round."""
+    seconds = {name: np.empty(runs) for name in calls}
+    for round_ in range(warmup + runs):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            elapsed = time.perf_counter() - started
+            if round_ >= warmup:
+                seconds[name][round_ - warmup] = elapsed
+        tick()
+    return seconds
+
+
+def summarise_ms(seconds: np.ndarray) -> dict[str, float]:
+    """p50/p90/p99/mean of `seconds`, in milliseconds."""
+    ms = 1000.0 * np.asarray(seconds)
+    out = {f"p{q}": float(np.percentile(ms, q)) for q in PERCENTILES}
+    out["mean"] = float(ms.mean())
+    return out
+
+
+def _macs_per_output(op_name: str, weight_shape: Sequence[int]) -> int:
+    """Multiply-accumulates behind one output element of a conv or dense op."""
+    if op_name == "CONV_2D":  # weights (out, kh, kw, in)
+        return int(np.prod(weight_shape[1:]))
+    if op_name == "DEPTHWISE_CONV_2D":  # weights (1, kh, kw, out)
+        return int(weight_shape[1] * weight_shape[2])
+    return int(weight_shape[1])  # FULLY_CONNECTED: weights (units, in)
+
+
+def graph_stats(interpreter: Any) -> dict[str, Any]:
+    """Size figures read from an allocated interpreter's graph, not typed in.
+
+    parameters: weights and biases of conv and dense ops (batch norm folded in);
+    macs: multiply-accumulates per invocation (one window) of those ops;
+    activation_bytes: every op output tensor added up, before the memory planner
+    shares buffers (an upper bound on the arena); ops: count per op type.
+    """
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    ops = [op for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE"]
+    parameters = macs = activation_bytes = 0
+    counts: dict[str, int] = {}
+    for op in ops:
+        name = op["op_name"]
+        counts[name] = counts.get(name, 0) + 1
+        outputs = [tensors[i] for i in op["outputs"]]
+        activation_bytes += sum(int(np.prod(t["shape"])) * np.dtype(t["dtype"]).itemsize for t in outputs)
+        if name in _MAC_OPS:
+            weights = tensors[op["inputs"][1]]["shape"]
+            parameters += sum(int(np.prod(tensors[i]["shape"])) for i in op["inputs"][1:] if i >= 0)
+            macs += int(np.prod(outputs[0]["shape"])) * _macs_per_output(name, weights)
+    return {"parameters": parameters, "macs": macs, "activation_bytes": activation_bytes, "ops": counts}
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process so far.
+
+    Linux: VmHWM, because getrusage's ru_maxrss survives exec, so a process started by a
+    bigger one would report its parent's peak. Elsewhere: getrusage (bytes on macOS).
+    """
+    try:
+        status = Path("/proc/self/status").read_text().splitlines()
+    except OSError:
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    return int(kib) * 1024
+
+
+def cpu_model() -> str:
+    """The CPU's name as the OS reports it (on a Raspberry Pi, the board's model)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    for key in ("model name", "Model", "Hardware"):
+        for field, value in fields.items():
+            if field.strip() == key and value.strip():
+                return value.strip()
+    return platform.processor() or platform.machine()
+
+
+def allowed_cpus() -> int:
+    """Cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def device_info(rec: Recognizer) -> dict[str, Any]:
+    """The device line: CPU, architecture, cores, OS, Python, numpy, backend."""
+    return {
+        "cpu": cpu_model(), "arch": platform.machine(), "cores": os.cpu_count(), "cores_allowed": allowed_cpus(),
+        "os": platform.platform(), "python": platform.python_version(), "numpy": np.__version__,
+        "backend": rec.model.backend.name, "backend_version": rec.model.backend.version,
+    }
+
+
+def pin(cpus: Sequence[int]) -> None:
+    """Run this process (and the processes it starts) on `cpus` only."""
+    if not hasattr(os, "sched_setaffinity"):
+        raise InvalidArgumentError(f"--cpus {list(cpus)}: CPU pinning is not supported on {platform.system()}")
+    try:
+        os.sched_setaffinity(0, set(cpus))
+    except (OSError, ValueError) as exc:
+        raise InvalidArgumentError(f"--cpus {list(cpus)}: cannot pin to these cores ({exc})") from exc
+
+
+def cold_start(model: Path, backend: str, threads: int, clip: dict[str, Any]) -> dict[str, Any]:
+    """Import + load + first prediction, timed inside a fresh Python process.
+
+    process_s adds the interpreter's own start-up, timed from outside. The file
+    cache is warm (the model was just read), as on a device that ran it before.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        clip_path = Path(tmp) / "clip.wav"
+        clip_path.write_bytes(clip["data"])
+        command = [sys.executable, "-c", _COLD_START, str(model), backend, str(threads), str(clip_path)]
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        process_s = time.perf_counter() - started
+    if done.returncode != 0:
+        raise LightSERError(f"cold-start process failed:\n{done.stderr.strip()[-2000:]}")
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "process_s": process_s}
+
+
+class Progress:
+    """A progress bar on stderr: tqdm's when it is installed, else a plain counter."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            self._bar = None
+        else:
+            self._bar = tqdm(total=total, desc="bench", unit="round", file=sys.stderr, leave=False)
+
+    def step(self, note: str) -> None:
+        """One unit of work done; `note` says what is running."""
+        self.done += 1
+        if self._bar is not None:
+            self._bar.set_postfix_str(note, refresh=False)
+            self._bar.update()
+        elif self.done == self.total or self.done % 25 == 0:
+            print(f"\rbench: {self.done}/{self.total} ({note})", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """Clear the bar (or end the counter's line)."""
+        if self._bar is not None:
+            self._bar.close()
+        else:
+            print(file=sys.stderr, flush=True)
+
+
+def _latency(rec: Recognizer, clip: dict[str, Any], runs: int, warmup: int, tick: Callable[[], None]) -> dict[str, Any]:
+    """Per-stage figures and the real-time factor (end-to-end p50 / audio duration) of one setting."""
+    seconds = time_stages(stage_calls(rec, clip), runs, warmup, tick)
+    stages = {name: summarise_ms(values) for name, values in seconds.items()}
+    return {
+        "threads": rec.model.num_threads,
+        "stages_ms": stages,
+        "real_time_factor": stages["end_to_end"]["p50"] / 1000.0 / clip["seconds"],
+    }
+
+
+def run_bench(
+    model: str | None = None,
+    backend: str = "auto",
+    audio_path: str | None = None,
+    runs: int = 200,
+    warmup: int = 20,
+    threads: Sequence[int] = (1,),
+) -> dict[str, Any]:
+    """Every figure of the report as a JSON-ready dict: device, model size (bytes, parameters,
+    MACs, activations), input, per-stage latency for each thread count, cold start, peak RSS.
+
+    audio_path: the input clip (default: synthetic, see `load_clip`); runs/warmup: timed and
+    untimed rounds per thread count; threads: interpreter thread counts to sweep.
+    """
+    if runs < 1 or warmup < 0 or not threads or min(threads) < 1:
+        raise InvalidArgumentError(
+            f"runs={runs}, warmup={warmup}, threads={list(threads)}: expected runs >= 1, warmup >= 0, threads >= 1"
+        )
+    clip = load_clip(audio_path)
+    progress = Progress(len(threads) * (runs + warmup) + 1)
+    latency = []
+    try:
+        for n in threads:
+            rec = Recognizer(model, backend=backend, num_threads=n)
+            latency.append(_latency(rec, clip, runs, warmup, lambda: progress.step(f"{n} thread(s)")))
+        interpreter = rec.model.backend.interpreter(rec.model.path.read_bytes(), 1)
+        cold = cold_start(rec.model.path, rec.model.backend.name, threads[0], clip)
+        progress.step("cold start")
+    finally:
+        progress.close()
+    prediction = rec.predict(clip["data"])
+    meta = rec.model.metadata
+    return {
+        "lightser": __version__,
+        "device": device_info(rec),
+        "model": {"path": str(rec.model.path), "name": meta.name, "quantization": meta.quantization,
+                  "size_bytes": rec.model.size_bytes, **graph_stats(interpreter)},
+        "input": {"name": clip["name"], "seconds": clip["seconds"], "sample_rate": clip["sample_rate"],
+                  "windows": len(rec.predict_segments(clip["data"])), "model_rate": rec.recipe.sample_rate},
+        "settings": {"runs": runs, "warmup": warmup, "threads": list(threads), "cpus_allowed": allowed_cpus()},
+        "latency": latency,
+        "cold_start": cold,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "prediction": {"label": prediction.label, "confidence": prediction.confidence},
+    }
+
+
+def _rows(report: dict[str, Any]) -> list[list[str]]:
+    """The latency table: one row per thread count and stage, then the real-time factor."""
+    rows = [["threads", "stage", "p50 ms", "p90 ms", "p99 ms", "mean ms"]]
+    for entry in report["latency"]:
+        for stage, s in entry["stages_ms"].items():
+            rows.append([str(entry["threads"]), stage, *(f"{s[k]:.3f}" for k in ("p50", "p90", "p99", "mean"))])
+        rows.append([str(entry["threads"]), "real-time factor (p50)", f"{entry['real_time_factor']:.5f}", "", "", ""])
+    return rows
+
+
+def _facts(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, value) lines around the table."""
+    d, m, i, c = report["device"], report["model"], report["input"], report["cold_start"]
+    return [
+        ("device", f"{d['cpu']}, {d['arch']}, {d['cores_allowed']} of {d['cores']} cores, {d['os']}, "
+                   f"Python {d['python']}, numpy {d['numpy']}, {d['backend']} {d['backend_version']}"),
+        ("model", f"{m['path']} ({m['quantization']})"),
+        ("size", f"{m['size_bytes']:,} bytes, {m['parameters']:,} parameters, {m['macs'] / 1e6:.1f} M MACs per window, "
+                 f"activations {m['activation_bytes'] / 1024:.0f} KiB before buffer sharing"),
+        ("input", f"{i['name']}, {i['seconds']:.2f} s, {i['windows']} window(s), decoded from memory"),
+        ("runs", f"{report['settings']['runs']} after {report['settings']['warmup']} warm-up"),
+        ("cold start", f"{c['total_s']:.3f} s (import {c['import_s']:.3f} + load {c['load_s']:.3f} + first prediction "
+                       f"{c['first_prediction_s']:.3f}); whole process {c['process_s']:.3f} s, "
+                       f"its peak RSS {c['peak_rss_bytes'] / 2**20:.1f} MiB"),
+        ("peak RSS", f"{report['peak_rss_bytes'] / 2**20:.1f} MiB (this benchmark process)"),
+        ("prediction", f"{report['prediction']['label']} ({report['prediction']['confidence']:.3f})"),
+    ]
+
+
+def text_report(report: dict[str, Any]) -> str:
+    """The report as aligned plain text."""
+    rows = _rows(report)
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    table = ["  ".join(cell.ljust(w) if k < 2 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    facts = [f"{name:<11} {value}" for name, value in _facts(report)]
+    return "\n".join(facts[:5] + [""] + table + [""] + facts[5:]) + "\n"
+
+
+def markdown_report(report: dict[str, Any]) -> str:
+    """The report as Markdown."""
+    rows = _rows(report)
+    table = ["| " + " | ".join(row) + " |" for row in rows]
+    table.insert(1, "|" + "---|" * len(rows[0]))
+    facts = [f"- **{name}**: {value}" for name, value in _facts(report)]
+    return "\n".join([f"# lightser bench ({report['lightser']})", "", *facts, "", *table, ""])
+
+
+def int_list(text: str) -> list[int]:
+    """Parse "1,2,4" (argparse type)."""
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers, e.g. 1,2,4") from None
+    if min(values) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected integers >= 0")
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The bench options (besides --model and --backend)."""
+    parser.add_argument("--audio", metavar="FILE", help="input clip (default: synthetic 3 s voiced WAV at 48 kHz)")
+    parser.add_argument("--runs", type=int, default=200, help="timed rounds per thread count (default 200)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed rounds first (default 20)")
+    parser.add_argument("--threads", type=int_list, default=[1], metavar="N,N", help="interpreter threads to sweep, e.g. 1,2,4")
+    parser.add_argument("--cpus", type=int_list, metavar="C,C", help="pin to these cores first, e.g. 0 (a one-core budget)")
+    parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    parser.add_argument("--markdown", metavar="FILE", help="write the report as Markdown")
+
+
+def _unpinned_argv(args: argparse.Namespace) -> list[str]:
+    """The `lightser` command line that repeats `args` without --cpus."""
+    argv = ["bench", "--backend", args.backend, "--runs", str(args.runs), "--warmup", str(args.warmup),
+            "--threads", ",".join(str(n) for n in args.threads)]
+    for option in ("model", "audio", "json", "markdown"):
+        if getattr(args, option) is not None:
+            argv += [f"--{option}", getattr(args, option)]
+    return argv
+
+
+def run(args: argparse.Namespace) -> int:
+    """The `bench` subcommand. With --cpus it pins itself, then benchmarks in a child
+    process: numpy's BLAS sizes its thread pool when it loads, so only a process that
+    starts pinned sees the smaller budget."""
+    if args.cpus:
+        pin(args.cpus)
+        return subprocess.run([sys.executable, "-m", "lightser.cli", *_unpinned_argv(args)]).returncode
+    report = run_bench(args.model, args.backend, args.audio, args.runs, args.warmup, args.threads)
+    print(text_report(report), end="")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown_report(report))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `lightser-bench` console script (same as `lightser bench`)."""
+    from .cli import main as cli_main
+
+    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])

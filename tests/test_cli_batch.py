@@ -1,0 +1,151 @@
+"""`lightser predict` on 100 files with a few bad ones among them: every good file is processed,
+each bad one is reported on stderr in one line, the exit status is non-zero, and the JSON
+output parses line by line."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile
+
+from conftest import run_lightser, voiced
+
+FORMATS = (("wav", "PCM_16"), ("flac", "PCM_24"), ("ogg", "VORBIS"), ("wav", "FLOAT"), ("wav", "PCM_U8"))
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> tuple[list[str], list[str], list[str]]:
+    """(all paths in command-line order, the good ones, the bad ones): 100 in all."""
+    folder = tmp_path_factory.mktemp("batch")
+    bad: dict[int, str] = {}
+
+    def bad_file(name: str, data: bytes | None) -> str:
+        path = folder / name
+        if data is not None:
+            path.write_bytes(data)
+        return str(path)
+
+    nan = voiced(1.0)
+    nan[500] = np.nan
+    soundfile.write(folder / "nan.wav", nan, 16000, subtype="FLOAT")
+    bad[3] = bad_file("missing.wav", None)
+    bad[17] = bad_file("empty.wav", b"")
+    bad[29] = bad_file("notes.wav", b"not audio\n" * 50)
+    bad[41] = str(folder / "nan.wav")
+    bad[58] = bad_file("short.wav", None)
+    soundfile.write(bad[58], voiced(0.1), 16000)
+    bad[66] = str(folder)
+    bad[80] = bad_file("header only.wav", None)
+    soundfile.write(bad[80], np.zeros(0, np.int16), 16000)
+    bad[92] = bad_file("line\nbreak.wav", None)
+    paths, good = [], []
+    for i in range(100):
+        if i in bad:
+            paths.append(bad[i])
+            continue
+        ext, subtype = FORMATS[i % len(FORMATS)]
+        rate = (8000, 16000, 22050, 44100, 48000)[i % 5]
+        name = f"clip {i:03d} ä.{ext}" if i % 7 else f"clip {i:03d}.{ext}"
+        path = folder / name
+        soundfile.write(path, voiced(0.5 + 0.02 * i, rate=rate, seed=i), rate, subtype=subtype)
+        paths.append(str(path))
+        good.append(str(path))
+    if os.name != "nt":  # a name that is not valid UTF-8 (legal on POSIX) was not readable
+        raw = folder / os.fsdecode(b"clip \xff.wav")
+        soundfile.write(os.fsencode(raw), voiced(1.0), 16000)
+        paths[-1] = good[-1] = str(raw)
+    return paths, good, list(bad.values())
+
+
+def _errors(stderr: str) -> list[str]:
+    lines = stderr.splitlines()
+    # the interpreter's own INFO line is the only other thing allowed on stderr
+    assert all(line.startswith(("lightser: error:", "INFO: ")) for line in lines), stderr[-3000:]
+    return [line for line in lines if line.startswith("lightser: error:")]
+
+
+def _escaped(path: str) -> str:
+    return path.replace("\n", "\\n").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _check_errors(stderr: str, bad: list[str]) -> None:
+    errors = _errors(stderr)
+    assert len(errors) == len(bad), errors
+    for path, line in zip(bad, errors):
+        assert _escaped(path) in line, (path, line)
+
+
+def test_json_lines(batch):
+    paths, good, bad = batch
+    code, stdout, stderr = run_lightser("predict", "--json", *paths)
+    assert code == 1
+    rows = [json.loads(line) for line in stdout.splitlines()]
+    assert [row["file"] for row in rows] == good
+    for row in rows:
+        assert set(row) == {"file", "label", "confidence", "scores"}
+        assert abs(sum(row["scores"].values()) - 1.0) <= 1e-5 and row["label"] in row["scores"]
+    _check_errors(stderr, bad)
+
+
+def test_json_segment_lines(batch):
+    paths, good, bad = batch
+    code, stdout, stderr = run_lightser("predict", "--json", "--segments", *paths)
+    assert code == 1
+    rows = [json.loads(line) for line in stdout.splitlines()]
+    assert sorted({row["file"] for row in rows}) == sorted(good)
+    assert all(row["end"] > row["start"] >= 0 and isinstance(row["speech"], bool) for row in rows)
+    _check_errors(stderr, bad)
+
+
+def test_text_lines(batch):
+    paths, good, bad = batch
+    code, stdout, stderr = run_lightser("predict", *paths)
+    assert code == 1
+    lines = stdout.splitlines()
+    assert len(lines) == len(good)
+    assert all(len(line.split("\t")) == 4 for line in lines)
+    _check_errors(stderr, bad)
+
+
+def test_all_good_exits_zero(batch):
+    paths, good, _ = batch
+    code, stdout, stderr = run_lightser("predict", "--json", *good[:5])
+    assert code == 0 and len(stdout.splitlines()) == 5 and not _errors(stderr)
+
+
+def test_segments_of_a_file_that_fails_part_way(tmp_path):
+    """The timeline streams: windows before the damage are printed (valid JSON), then one error line."""
+    x = voiced(40.0)
+    x[35 * 16000] = np.inf  # in the second 30 s decode block
+    path = tmp_path / "late damage.wav"
+    soundfile.write(path, x, 16000, subtype="FLOAT")
+    code, stdout, stderr = run_lightser("predict", "--json", "--segments", str(path))
+    assert code == 1
+    rows = [json.loads(line) for line in stdout.splitlines()]
+    assert rows and all(row["end"] <= 35.0 for row in rows)
+    assert len(_errors(stderr)) == 1 and "infinite" in stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("predict",),
+        ("predict", "--threads", "0", "x.wav"),
+        ("predict", "--silence-db", "nan", "x.wav"),
+        ("predict", "--backend", "onnx", "x.wav"),
+        ("frobnicate",),
+    ],
+)
+def test_bad_options_fail_cleanly(args):
+    code, stdout, stderr = run_lightser(*args)
+    assert code != 0 and stdout == ""
+    assert "Traceback" not in stderr and stderr.strip()
+
+
+def test_empty_file_list_entry(tmp_path):
+    code, stdout, stderr = run_lightser("predict", "")
+    assert code == 1 and stdout == ""
+    assert _errors(stderr) == ["lightser: error: audio: got an empty path"]
