@@ -79,13 +79,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     config, recipe, dataset, raw = _setup(args)
     speakers = [u.speaker for u in dataset.utterances]
     if args.protocol == "loso":
-        folds = protocols.loso_folds(speakers, args.only.split(",") if args.only else None)
+        folds = protocols.loso_folds(speakers)
         text = ("speaker-independent leave-one-speaker-out: each fold tests one speaker; the epoch is chosen "
                 "on the validation speaker (the next speaker in sorted order), never on the test speaker")
     else:
         folds = protocols.paper_folds(dataset.label_indices(), seed=config.seed)
         text = ("the paper's protocol, OPTIMISTIC: random utterance-level 10-fold (test speakers are also "
                 "in training) and the epoch chosen on the test fold itself")
+    if args.only:
+        wanted = set(args.only.split(","))
+        folds = [f for f in folds if f.name in wanted or f.test_speaker in wanted]
     out = Path(args.out)
     started = time.perf_counter()
     results = []
@@ -185,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev = sub.add_parser("eval", help="cross-validate a recipe and write a report (JSON, Markdown, PNG)")
     ev.add_argument("--protocol", choices=("loso", "paper"), default="loso")
     ev.add_argument("--out", default="reports/emodb-loso", help="report path without extension")
-    ev.add_argument("--only", help="comma-separated test speakers (a subset of the LOSO folds)")
+    ev.add_argument("--only", help="run a subset of folds: comma-separated test speakers or fold names (fold-01, ...)")
     ev.add_argument("--runs", default="runs", help="folder for per-fold weights, history and models")
     _add_training_options(ev)
     ev.set_defaults(run=_cmd_eval)

@@ -35,7 +35,7 @@ class Fold:
     val_speaker: str | None = None
 
 
-def loso_folds(speakers: Sequence[str], only: Sequence[str] | None = None) -> list[Fold]:
+def loso_folds(speakers: Sequence[str]) -> list[Fold]:
     """One fold per speaker; its validation speaker is the next one in sorted order."""
     speakers = np.asarray(speakers)
     order = sorted(set(speakers.tolist()))
@@ -43,8 +43,6 @@ def loso_folds(speakers: Sequence[str], only: Sequence[str] | None = None) -> li
         raise ValueError(f"leave-one-speaker-out needs 3 or more speakers, got {order}")
     folds = []
     for i, test in enumerate(order):
-        if only and test not in only:
-            continue
         val = order[(i + 1) % len(order)]
         train = np.flatnonzero((speakers != test) & (speakers != val))
         folds.append(

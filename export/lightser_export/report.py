@@ -65,7 +65,8 @@ def _markdown(report: dict[str, Any]) -> str:
     labels = report["labels"]
     lines = [f"# {report['title']}", "", f"Command: `{report['command']}`", "",
              f"Protocol: {report['protocol_text']}", "",
-             f"Dataset: {report['dataset']} ({report['n_clips']} clips, {len(report['folds'])} folds). "
+             f"Dataset: {report['dataset']} ({report['n_clips']} clips); {len(report['folds'])} folds run, "
+             f"{sum(f['n_test'] for f in report['folds'])} clips tested. "
              f"Seed {report['config']['seed']}. Wall time {report['wall_minutes']:.1f} min on {report['machine']}.",
              f"Versions: {json.dumps(report['versions'])}", "",
              "| model | test-time normalisation | UA | WA | macro-F1 | per-fold UA mean ± sd |", "|---|---|---|---|---|---|"]
