@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make .venv-tflite: tflite-runtime beside numpy<2, for the suite's backends section.
 # tflite-runtime has wheels only up to Python 3.11 and was built against numpy 1.x.
-# Only Model.run is measured there: lightser's MFCC needs numpy>=2 (np.fft.rfft(out=)).
+# The suite measures Model.run there (the full pipeline also runs on numpy 1.x).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python3.11}
