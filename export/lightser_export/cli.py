@@ -127,7 +127,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     labels = np.asarray(dataset.label_indices())
     global_stats = frame_stats(raw)
-    x = protocols._train_inputs(raw, speakers, rows, config, global_stats)
+    x = protocols.train_inputs(raw, speakers, rows, config, global_stats)
     epochs = args.epochs_final or config.epochs
     started = time.perf_counter()
     fitted = fit(x, labels, len(dataset.labels), config, epochs=epochs, run_dir=Path(args.runs) / f"fit-{args.name}")

@@ -96,8 +96,9 @@ def _normalise(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray, mode: st
     return standardise_by(raw[rows], keys, {str(i): s for i, s in enumerate(stats)})
 
 
-def _train_inputs(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray, config: TrainConfig,
+def train_inputs(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray, config: TrainConfig,
                   global_stats: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """`raw[rows]` standardised as training sees it: per speaker, with `global_stats`, or not at all."""
     if config.normalisation == "speaker":
         per_speaker = _stats_by_speaker(raw, speakers, rows)
         return standardise_by(raw[rows], speakers[rows], per_speaker)
@@ -113,8 +114,8 @@ def run_fold(
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     n_classes = len(dataset.labels)
     global_stats = frame_stats(raw[fold.train])
-    x_train = _train_inputs(raw, speakers, fold.train, config, global_stats)
-    x_val = _train_inputs(raw, speakers, fold.val, config, global_stats)
+    x_train = train_inputs(raw, speakers, fold.train, config, global_stats)
+    x_val = train_inputs(raw, speakers, fold.val, config, global_stats)
     fitted = fit(x_train, labels[fold.train], n_classes, config, validation=(x_val, labels[fold.val]),
                  run_dir=fold_dir, desc=fold.name)
 
