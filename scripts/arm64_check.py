@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from lightser import Recognizer, bench, features
+from lightser import Recognizer, audio, bench, features
 
 TOLERANCE = 1e-5
 EMODB_CLIPS = ("03a01Fa.wav", "08b02Nb.wav", "11a04Wc.wav", "13b09Ta.wav", "16b10Lb.wav")
@@ -65,7 +65,7 @@ class Subject:
     def measure(self, source: Any, rate: float | None) -> dict[str, Any]:
         """predict()'s label and scores, the centre window's MFCCs, and the raw output."""
         prediction = self.rec.predict(source, rate)
-        feats = features.extract(bench.read_whole(source, rate, self.rec.recipe.sample_rate), self.rec.recipe)
+        feats = features.extract(audio.read(source, rate, self.rec.recipe.sample_rate), self.rec.recipe)
         return {"label": prediction.label, "scores": list(prediction.scores.values()),
                 "features": feats.tolist(), "raw": raw_output(self.interpreter, feats).tolist()}
 

@@ -18,12 +18,6 @@ from .datasets import Dataset
 DEFAULT_CACHE = Path(".cache") / "features"
 
 
-def read_clip(path: Path, recipe: FeatureRecipe) -> np.ndarray:
-    """A whole file as mono float32 at the recipe's rate, through the runtime's own reader."""
-    _, blocks = audio.stream(path, None, recipe.sample_rate)
-    return np.concatenate(list(blocks))
-
-
 def _cache_key(dataset: Dataset, recipe: FeatureRecipe) -> str:
     unstandardised = dataclasses.replace(recipe, mean=None, std=None).to_dict()
     files = [(str(u.path.resolve()), u.path.stat().st_size) for u in dataset.utterances]
@@ -40,7 +34,7 @@ def dataset_features(
         return np.load(cache)
     feats = np.stack(
         [
-            unstandardised(read_clip(u.path, recipe), recipe)
+            unstandardised(audio.read(u.path, None, recipe.sample_rate), recipe)
             for u in tqdm(dataset.utterances, desc=f"features {dataset.name}", unit="clip")
         ]
     )

@@ -161,8 +161,8 @@ def _resampled(blocks: Iterator[np.ndarray], rate: float, target_rate: int) -> I
 
 def _source_blocks(
     source: AudioSource, sample_rate: float | None
-) -> tuple[float, float | None, Iterator[np.ndarray]]:
-    """(source rate, duration in seconds if known, mono float32 blocks at the source rate)."""
+) -> tuple[float, Iterator[np.ndarray]]:
+    """(source rate, mono float32 blocks at the source rate)."""
     name = describe(source)
     if isinstance(source, (list, tuple)):
         raise InvalidArgumentError(
@@ -175,7 +175,7 @@ def _source_blocks(
         rate = check_sample_rate(sample_rate)
         channels = source.shape[1] if source.ndim == 2 else 1
         block = max(1, BLOCK_SAMPLES // max(1, channels))
-        return rate, source.shape[0] / rate if source.ndim else None, _array_blocks(source, block, name)
+        return rate, _array_blocks(source, block, name)
     if sample_rate is not None:
         raise InvalidArgumentError(f"{name}: sample_rate= is only for arrays; files carry their own")
     handle = _open(source, name)
@@ -185,13 +185,15 @@ def _source_blocks(
             f"{name}: sample rate {handle.samplerate} Hz is outside "
             f"{MIN_SAMPLE_RATE:g}..{MAX_SAMPLE_RATE:g} Hz"
         )
-    duration = handle.frames / handle.samplerate if handle.frames > 0 else None
-    return float(handle.samplerate), duration, _file_blocks(handle, name)
+    return float(handle.samplerate), _file_blocks(handle, name)
 
 
-def stream(
-    source: AudioSource, sample_rate: float | None, target_rate: int
-) -> tuple[float | None, Iterator[np.ndarray]]:
-    """(duration if known, mono float32 blocks of `source` resampled to `target_rate`)."""
-    rate, duration, blocks = _source_blocks(source, sample_rate)
-    return duration, _resampled(blocks, rate, target_rate)
+def stream(source: AudioSource, sample_rate: float | None, target_rate: int) -> Iterator[np.ndarray]:
+    """Mono float32 blocks of `source`, resampled to `target_rate`."""
+    rate, blocks = _source_blocks(source, sample_rate)
+    return _resampled(blocks, rate, target_rate)
+
+
+def read(source: AudioSource, sample_rate: float | None, target_rate: int) -> np.ndarray:
+    """The whole of `source` as one mono float32 array at `target_rate` (for clips, not hours)."""
+    return np.concatenate([np.zeros(0, np.float32), *stream(source, sample_rate, target_rate)])

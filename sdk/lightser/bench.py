@@ -90,11 +90,6 @@ def load_clip(path: str | None) -> dict[str, Any]:
     return {"name": str(path), "data": data, "sample_rate": int(info.samplerate), "seconds": float(info.duration)}
 
 
-def read_whole(source: audio.AudioSource, sample_rate: float | None, target_rate: int) -> np.ndarray:
-    """`audio.stream`'s blocks joined: the runtime's decode (and resample) of a whole clip."""
-    return np.concatenate(list(audio.stream(source, sample_rate, target_rate)[1]))
-
-
 def stage_calls(rec: Recognizer, clip: dict[str, Any]) -> dict[str, Callable[[], Any]]:
     """One zero-argument call per stage of STAGES, each fed the previous stage's output.
 
@@ -103,12 +98,12 @@ def stage_calls(rec: Recognizer, clip: dict[str, Any]) -> dict[str, Callable[[],
     `Recognizer.predict` on the file bytes (every window, silence gate included).
     """
     recipe = rec.recipe
-    decoded = read_whole(clip["data"], None, clip["sample_rate"])
-    resampled = read_whole(decoded, clip["sample_rate"], recipe.sample_rate)
+    decoded = audio.read(clip["data"], None, clip["sample_rate"])
+    resampled = audio.read(decoded, clip["sample_rate"], recipe.sample_rate)
     feats = features.extract(resampled, recipe)
     return {
-        "decode": lambda: read_whole(clip["data"], None, clip["sample_rate"]),
-        "resample": lambda: read_whole(decoded, clip["sample_rate"], recipe.sample_rate),
+        "decode": lambda: audio.read(clip["data"], None, clip["sample_rate"]),
+        "resample": lambda: audio.read(decoded, clip["sample_rate"], recipe.sample_rate),
         "features": lambda: features.extract(resampled, recipe),
         "inference": lambda: rec.model.run(feats),
         "end_to_end": lambda: rec.predict(clip["data"]),

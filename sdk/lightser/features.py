@@ -10,6 +10,7 @@ mfccs_from_log_mel_spectrograms) to 1e-4; a test pins it.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import threading
 from functools import lru_cache
 from typing import Any, Mapping
@@ -17,6 +18,31 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import InvalidArgumentError
+
+
+_FLOAT32_MAX = 3.4e38
+_POSITIVE = 1e-30  # the least value accepted where zero is not
+_MAX_FFT = 2**16
+_INTEGER_FIELDS = ("sample_rate", "frame_length", "frame_step", "fft_length", "n_mels", "n_mfcc")
+
+
+def _number(value: Any, low: float, integer: bool = False) -> bool:
+    """True if `value` is a number (an int if `integer`) in [low, float32 max] (so not NaN)."""
+    kind = numbers.Integral if integer else numbers.Real
+    return isinstance(value, kind) and not isinstance(value, bool) and low <= value <= _FLOAT32_MAX
+
+
+def _valid_field(key: str, value: Any) -> bool:
+    """Whether `value` has the type and range that recipe field `key` needs."""
+    if key in _INTEGER_FIELDS:
+        return _number(value, 1, integer=True)
+    if key in ("fmin_hz", "fmax_hz"):
+        return _number(value, 0.0)
+    if key in ("mean", "std"):
+        return value is None or (isinstance(value, list) and all(_number(v, -_FLOAT32_MAX) for v in value))
+    if key == "normalisation":
+        return isinstance(value, str)
+    return _number(value, _POSITIVE)  # window_seconds, log_offset, clip, amplitude_percentile
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,14 +93,22 @@ class FeatureRecipe:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureRecipe:
-        """Inverse of `to_dict`; unknown keys are an error."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise InvalidArgumentError(f"feature recipe: unknown keys {sorted(unknown)}")
+        """Inverse of `to_dict`: every field present, with its type and range; nothing else."""
+        if not isinstance(data, Mapping):
+            raise InvalidArgumentError(f"feature recipe: expected a mapping, got {type(data).__name__}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        missing = [name for name in names if name not in data]
+        if unknown or missing:
+            raise InvalidArgumentError(f"feature recipe: unknown keys {unknown}, missing keys {missing}")
+        bad = [name for name in names if not _valid_field(name, data[name])]
+        if bad:
+            raise InvalidArgumentError(
+                "feature recipe: invalid " + ", ".join(f"{k}={data[k]!r}" for k in bad)
+            )
         kwargs = dict(data)
         for key in ("mean", "std"):
-            if kwargs.get(key) is not None:
+            if kwargs[key] is not None:
                 kwargs[key] = tuple(float(v) for v in kwargs[key])
         recipe = cls(**kwargs)
         recipe.validate()
@@ -84,14 +118,28 @@ class FeatureRecipe:
         """Raise `InvalidArgumentError` unless the constants make a usable pipeline."""
         if self.normalisation not in ("none", "global", "speaker"):
             raise InvalidArgumentError(f"feature recipe: normalisation={self.normalisation!r}")
-        if self.window_samples < self.frame_length or self.n_mfcc > self.n_mels:
-            raise InvalidArgumentError("feature recipe: window shorter than a frame, or n_mfcc > n_mels")
+        if not (
+            self.fmin_hz < self.fmax_hz <= self.sample_rate / 2
+            and self.frame_length <= self.fft_length <= _MAX_FFT
+            and self.frame_length <= self.window_samples
+            and self.n_mfcc <= self.n_mels <= self.fft_length // 2 + 1
+            and self.amplitude_percentile <= 100
+        ):
+            raise InvalidArgumentError(
+                "feature recipe: inconsistent (need fmin_hz < fmax_hz <= sample_rate / 2, "
+                f"frame_length <= fft_length <= {_MAX_FFT}, frame_length <= window, "
+                "n_mfcc <= n_mels <= fft_length // 2 + 1, amplitude_percentile <= 100)"
+            )
         if (self.normalisation == "none") != (self.mean is None):
             raise InvalidArgumentError("feature recipe: mean/std go with normalisation global or speaker")
         if self.mean is not None:
-            std = np.asarray(self.std if self.std is not None else ())
-            if len(self.mean) != self.n_mfcc or std.shape != (self.n_mfcc,) or not np.all(std > 0):
-                raise InvalidArgumentError(f"feature recipe: mean/std must be {self.n_mfcc} values, std > 0")
+            mean = np.asarray(self.mean, dtype=np.float64)
+            std = np.asarray(self.std if self.std is not None else (), dtype=np.float64)
+            if (mean.shape != (self.n_mfcc,) or std.shape != (self.n_mfcc,)
+                    or not np.isfinite(mean).all() or not np.all(std > 0) or not np.isfinite(std).all()):
+                raise InvalidArgumentError(
+                    f"feature recipe: mean/std must be {self.n_mfcc} finite values each, std > 0"
+                )
 
     def with_stats(
         self, mean: np.ndarray, std: np.ndarray, normalisation: str | None = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import numbers
 import re
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,55 +19,6 @@ from .features import FeatureRecipe
 
 FORMAT = "lightser-model/1"
 QUANTIZATIONS = ("int8", "float16", "float32", "dynamic-range")
-_FLOAT32_MAX = 3.4e38
-_POSITIVE = 1e-30  # the least value accepted where zero is not
-_MAX_FFT = 2**16
-
-
-def _number(value: Any, low: float, integer: bool = False) -> bool:
-    """True if `value` is a number (an int if `integer`) with low <= value <= float32's max (so not NaN)."""
-    kind = numbers.Integral if integer else numbers.Real
-    return isinstance(value, kind) and not isinstance(value, bool) and low <= value <= _FLOAT32_MAX
-
-
-def _valid_field(key: str, value: Any) -> bool:
-    """Whether `value` has the type and range that feature-recipe field `key` needs."""
-    if key in ("sample_rate", "frame_length", "frame_step", "fft_length", "n_mels", "n_mfcc"):
-        return _number(value, 1, integer=True)
-    if key in ("fmin_hz", "fmax_hz"):
-        return _number(value, 0.0)
-    if key in ("mean", "std"):
-        return value is None or (isinstance(value, list) and all(_number(v, -_FLOAT32_MAX) for v in value))
-    if key == "normalisation":
-        return isinstance(value, str)
-    return _number(value, _POSITIVE)  # window_seconds, log_offset, clip, amplitude_percentile
-
-
-def _check_recipe(data: Any, source: str) -> None:
-    """Presence, type and range of every feature-recipe field, so that a damaged sidecar is
-    refused here rather than failing (or silently misbehaving) inside the pipeline."""
-    if not isinstance(data, Mapping):
-        raise ModelError(f"{source}: features must be a JSON object, got {type(data).__name__}")
-    names = [f.name for f in dataclasses.fields(FeatureRecipe)]
-    missing = [name for name in names if name not in data]
-    if missing:
-        raise ModelError(f"{source}: features lack {missing}")
-    bad = [name for name in names if not _valid_field(name, data[name])]
-    if bad:
-        raise ModelError(f"{source}: invalid features {', '.join(f'{k}={data[k]!r}' for k in bad)}")
-    if not (
-        data["fmin_hz"] < data["fmax_hz"] <= data["sample_rate"] / 2
-        and data["frame_length"] <= data["fft_length"] <= _MAX_FFT
-        and data["n_mels"] <= data["fft_length"] // 2 + 1
-        and data["amplitude_percentile"] <= 100
-    ):
-        raise ModelError(
-            f"{source}: inconsistent features (need fmin_hz < fmax_hz <= sample_rate / 2, "
-            f"frame_length <= fft_length <= {_MAX_FFT}, n_mels <= fft_length // 2 + 1, "
-            "amplitude_percentile <= 100)"
-        )
-
-
 @dataclasses.dataclass(frozen=True)
 class ModelMetadata:
     """Everything the runtime must know about a model besides its weights."""
@@ -106,13 +56,12 @@ class ModelMetadata:
             raise ModelError(f"{source}: labels must be a list of names, got {data.get('labels')!r}")
         if not isinstance(data.get("sha256"), str) or not re.fullmatch(r"[0-9a-fA-F]{64}", data["sha256"]):
             raise ModelError(f"{source}: sha256 must be 64 hex digits, got {data.get('sha256')!r}")
-        _check_recipe(data.get("features"), source)
         try:
             labels = tuple(str(label) for label in data["labels"])
             meta = cls(
                 name=str(data["name"]),
                 labels=labels,
-                recipe=FeatureRecipe.from_dict(data["features"]),
+                recipe=FeatureRecipe.from_dict(data.get("features")),
                 quantization=str(data["quantization"]),
                 sha256=str(data["sha256"]).lower(),
                 training=dict(data.get("training", {})),

@@ -65,7 +65,7 @@ class Recognizer:
         self, source: audio.AudioSource, sample_rate: float | None, progress: Callable[[float], None] | None
     ) -> Iterator[tuple[float, float, np.ndarray]]:
         rate = self.recipe.sample_rate
-        _, blocks = audio.stream(source, sample_rate, rate)
+        blocks = audio.stream(source, sample_rate, rate)
         for start, samples in windows.sliding(
             blocks,
             length=self.recipe.window_samples,
