@@ -29,16 +29,10 @@ def emodb_wavs(emodb_root: Path) -> list[Path]:
 
 
 def voiced(seconds: float, rate: int = 16000, seed: int = 0):
-    """A speech-like test signal: a gliding harmonic tone with syllable-rate loudness and a little noise."""
-    import numpy as np
+    """A speech-like float32 test signal (the bench's synthetic voice), 16 kHz by default."""
+    from lightser.bench import synthetic_voice
 
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate)) / rate
-    f0 = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / rate
-    tone = sum(np.sin(k * phase) / k for k in range(1, 12))
-    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)
-    return (0.2 * tone * envelope + 0.01 * rng.normal(size=t.size)).astype(np.float32)
+    return synthetic_voice(seconds, rate, seed)
 
 
 @pytest.fixture(scope="session")

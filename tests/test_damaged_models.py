@@ -231,7 +231,7 @@ def test_unreadable_metadata_is_refused(tmp_path, text):
 
 
 def test_missing_files_and_wrong_kinds_of_path(tmp_path):
-    with pytest.raises(ModelError, match="metadata file not found"):
+    with pytest.raises(ModelError, match="no such model file, nor a bundled model"):
         Recognizer(tmp_path / "absent.tflite")
     lonely = tmp_path / "lonely.tflite"
     lonely.write_bytes(CONTENT)
@@ -239,7 +239,7 @@ def test_missing_files_and_wrong_kinds_of_path(tmp_path):
         Recognizer(lonely)
     orphan = _install(tmp_path, CONTENT, name="orphan")
     orphan.unlink()
-    with pytest.raises(ModelError, match="model file not found"):
+    with pytest.raises(ModelError, match="no such model file"):
         Recognizer(orphan)
     with pytest.raises(ModelError, match="directory"):
         Recognizer(tmp_path)

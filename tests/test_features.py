@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lightser import features
 from lightser.errors import InvalidArgumentError
@@ -31,9 +33,32 @@ def test_amplitude_normalised_by_percentile_and_clipped():
     assert x.max() < 0.1, "input must be left as it was"
 
 
-def test_percentile_matches_numpy():
-    x = np.random.default_rng(1).normal(size=1001).astype(np.float32)
-    assert features.percentile_abs(x, 99.9) == pytest.approx(float(np.percentile(np.abs(x), 99.9)), rel=1e-6)
+@given(
+    n=st.integers(1, 60000),
+    q=st.sampled_from([0.0, 1.0, 50.0, 99.0, 99.9, 99.99, 100.0]),
+    kind=st.sampled_from(["normal", "ties", "loud burst", "silence"]),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=80, deadline=None)
+def test_percentile_is_exactly_numpys(n, q, kind, seed):
+    """The shortcut through the largest values gives np.percentile's answer for any shape of signal."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n).astype(np.float32)
+    if kind == "ties":
+        x = np.round(x * 3).astype(np.float32)
+    elif kind == "loud burst":
+        x[: n // 3] *= 1000
+    elif kind == "silence":
+        x[rng.random(n) < 0.99] = 0
+    before = x.copy()
+    assert features.percentile_abs(x, q) == pytest.approx(float(np.percentile(np.abs(x), q)), rel=1e-6, abs=1e-30)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_blocked_mel_matches_the_full_filterbank():
+    spectrum = np.abs(np.random.default_rng(3).normal(size=(184, 513))).astype(np.float32)
+    full = spectrum @ features.mel_filterbank(128, 513, 16000, 80.0, 7600.0)
+    np.testing.assert_allclose(features.mel_energies(spectrum, RECIPE), full, rtol=1e-5, atol=1e-5)
 
 
 def test_mel_filterbank_shape_and_dc_bin():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import voiced
+from conftest import run_lightser, voiced
 from lightser import (
     AudioTooShortError,
     InvalidArgumentError,
@@ -22,6 +22,7 @@ from lightser import (
     NonFiniteAudioError,
     Prediction,
     Recognizer,
+    bundled_models,
 )
 
 
@@ -128,7 +129,7 @@ def test_error_classes(recognizer, tmp_path):
         recognizer.predict(voiced(1.0))
     with pytest.raises(InvalidArgumentError, match="backend"):
         Recognizer(backend="onnx")
-    with pytest.raises(ModelError, match="not found"):
+    with pytest.raises(ModelError, match="no such model file"):
         Recognizer(tmp_path / "missing.tflite")
     assert issubclass(NoSpeechError, LightSERError)
 
@@ -186,3 +187,41 @@ def test_cli_info_reports_the_model():
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     assert info["quantization"] == "int8" and len(info["sha256"]) == 64 and info["backend"]
+
+
+def _bundled_by_normalisation() -> dict[str, list[str]]:
+    from lightser.metadata import read_metadata, sidecar_path
+    from lightser.model import model_path
+
+    out: dict[str, list[str]] = {}
+    for name in bundled_models():
+        out.setdefault(read_metadata(sidecar_path(model_path(name))).recipe.normalisation, []).append(name)
+    return out
+
+
+def test_bundled_models_load_by_name(tmp_path):
+    names = bundled_models()
+    assert "emodb-int8" in names
+    assert Recognizer("emodb-int8").model.path == Recognizer().model.path
+    with pytest.raises(ModelError, match="nor a bundled model.*emodb-int8"):
+        Recognizer("emodb-no-such")
+    assert _bundled_by_normalisation().get("speaker"), "a bundled model supports speaker enrolment"
+
+
+def test_cli_enrol(tmp_path):
+    clips = []
+    for seed in range(3):
+        clips.append(tmp_path / f"me-{seed}.wav")
+        soundfile.write(clips[-1], voiced(3.0, seed=seed), 16000)
+    by_norm = _bundled_by_normalisation()
+    speaker_model = by_norm["speaker"][0]
+    code, out, err = run_lightser("predict", str(clips[0]), "--enrol", *map(str, clips[1:]), "--model", speaker_model)
+    assert code == 0, err
+    assert out.startswith(str(clips[0]) + "\t")
+    other = [name for norm, names in by_norm.items() if norm != "speaker" for name in names]
+    if other:
+        code, out, err = run_lightser("predict", str(clips[0]), "--enrol", str(clips[1]), "--model", other[0])
+        assert code == 2 and out == ""
+        assert [line for line in err.splitlines() if line.startswith("lightser:")] == [
+            line for line in err.splitlines() if "not per speaker" in line
+        ]

@@ -133,6 +133,20 @@ def test_tiny_loso_run_writes_a_report(tiny_manifest, tmp_path):
     assert list((tmp_path / "cache").glob("*.npy")), "features are cached"
 
 
+def test_loso_without_early_stopping_trains_on_every_other_speaker(tiny_manifest, tmp_path):
+    stem = tmp_path / "fixed"
+    code = cli.main(["eval", "--dataset", "manifest", "--data", str(tiny_manifest), "--epochs", "2",
+                     "--early-stopping", "false", "--only", "03", "--out", str(stem),
+                     "--runs", str(tmp_path / "runs"), "--cache", str(tmp_path / "cache")])
+    assert code == 0
+    report = json.loads(stem.with_suffix(".json").read_text())
+    (fold,) = report["folds"]
+    speakers = [row.split(",")[2] for row in tiny_manifest.read_text().splitlines()[1:]]
+    assert fold["n_train"] == sum(s != "03" for s in speakers) and fold["n_test"] == speakers.count("03")
+    assert fold["val_speaker"] is None and fold["best_epoch"] == 2
+    assert "nothing is chosen on held-out data" in report["protocol_text"]
+
+
 def test_tiny_fit_exports_builtin_int8_that_the_runtime_runs(tiny_manifest, tmp_path):
     code = cli.main(["fit", "--dataset", "manifest", "--data", str(tiny_manifest), "--epochs", "2",
                      "--out", str(tmp_path), "--name", "tiny", "--variants", "int8,float32,float16,dynamic-range",
@@ -163,3 +177,43 @@ def test_metadata_round_trip(tmp_path):
                          "int8", "ab" * 32, {"seed": 0}, {"ua": 0.5})
     write_metadata(meta, tmp_path / "m.json")
     assert read_metadata(tmp_path / "m.json") == meta
+
+
+def _fake_report(fold_names: list[str], seed: int = 0) -> dict:
+    """An eval report with random predictions for the given folds (7 labels)."""
+    from lightser_export import report as rep
+
+    rng = np.random.default_rng(len(fold_names) + seed)
+    labels = [f"c{i}" for i in range(7)]
+    folds = []
+    for name in fold_names:
+        y = rng.integers(0, 7, 20).tolist()
+        kinds = {k: rng.integers(0, 7, 20).tolist() for k in ("float", "int8_features", "int8_runtime")}
+        folds.append({"fold": name, "test_speaker": name[-2:], "val_speaker": "xx", "n_test": 20, "best_epoch": 1,
+                      "modes": {"default": {"y_true": y, **kinds}}})
+    return {"title": "t", "protocol": "loso", "protocol_text": "p", "dataset": "d", "labels": labels,
+            "n_clips": 200, "config": {"seed": seed}, "window_seconds": 3.0, "command": f"eval {fold_names}",
+            "versions": {}, "machine": "m", "wall_minutes": 1.0, "folds": folds, "pooled": rep.pool(folds, labels)}
+
+
+def test_merge_pools_disjoint_fold_subsets_and_refuses_mixtures(tmp_path):
+    from lightser_export import report as rep
+
+    a, b = _fake_report(["speaker-03", "speaker-09"]), _fake_report(["speaker-08"])
+    merged = rep.merge([a, b], "merge")
+    assert [f["fold"] for f in merged["folds"]] == ["speaker-03", "speaker-08", "speaker-09"]
+    assert merged["pooled"] == rep.pool(merged["folds"], a["labels"])
+    assert merged["merged_from"] == [a["command"], b["command"]] and merged["wall_minutes"] == 2.0
+    with pytest.raises(ValueError, match="config"):
+        rep.merge([a, _fake_report(["speaker-08"], seed=1)], "merge")
+    with pytest.raises(ValueError, match="speaker-03"):
+        rep.merge([a, a], "merge")
+    paths = []
+    for name, part in (("a", a), ("b", _fake_report(["speaker-08"], seed=1))):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(part))
+    assert cli.main(["merge", *map(str, paths), "--out", str(tmp_path / "m")]) == 2
+    assert not (tmp_path / "m.json").exists()
+    paths[1].write_text(json.dumps(b))
+    assert cli.main(["merge", *map(str, paths), "--out", str(tmp_path / "m")]) == 0
+    assert "Merged from" in (tmp_path / "m.md").read_text()

@@ -80,12 +80,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     speakers = [u.speaker for u in dataset.utterances]
     if args.protocol == "loso":
         folds = protocols.loso_folds(speakers)
-        text = ("speaker-independent leave-one-speaker-out: each fold tests one speaker; the epoch is chosen "
-                "on the validation speaker (the next speaker in sorted order), never on the test speaker")
+        text = "speaker-independent leave-one-speaker-out: each fold tests one speaker; "
     else:
         folds = protocols.paper_folds(dataset.label_indices(), seed=config.seed)
-        text = ("the paper's protocol, OPTIMISTIC: random utterance-level 10-fold (test speakers are also "
-                "in training) and the epoch chosen on the test fold itself")
+        text = "the paper's protocol, OPTIMISTIC: random utterance-level 10-fold (test speakers are also in training); "
+    if config.early_stopping:
+        text += ("the epoch is chosen on the validation speaker (the next speaker in sorted order), never on the "
+                 "test speaker" if args.protocol == "loso" else "the epoch chosen on the test fold itself")
+    else:
+        text += (f"trains on all other clips for a fixed {config.epochs} epochs and keeps the last weights, as the "
+                 "shipped model is trained, so nothing is chosen on held-out data")
     if args.only:
         wanted = set(args.only.split(","))
         folds = [f for f in folds if f.name in wanted or f.test_speaker in wanted]
@@ -155,6 +159,20 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from . import report
+
+    parts = [json.loads(Path(path).read_text()) for path in args.reports]
+    try:
+        merged = report.merge(parts, "lightser-train " + shlex.join(sys.argv[1:]))
+    except ValueError as error:
+        print(f"lightser-train merge: error: {error}", file=sys.stderr)
+        return 2
+    report.write(merged, Path(args.out))
+    print(Path(args.out).with_suffix(".md").read_text())
+    return 0
+
+
 def _cmd_annotate(args: argparse.Namespace) -> int:
     """Copy an evaluation report's headline figures into models' metadata (the .tflite is untouched)."""
     from lightser.metadata import read_metadata, sidecar_path, write_metadata
@@ -200,6 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ft.add_argument("--runs", default="runs")
     _add_training_options(ft)
     ft.set_defaults(run=_cmd_fit)
+    mg = sub.add_parser("merge", help="pool eval reports of disjoint fold subsets (--only) of one recipe into one")
+    mg.add_argument("reports", nargs="+", help="eval report JSON files")
+    mg.add_argument("--out", required=True, help="report path without extension")
+    mg.set_defaults(run=_cmd_merge)
     an = sub.add_parser("annotate", help="put an eval report's figures into models' .json metadata")
     an.add_argument("models", nargs="+", help=".tflite files")
     an.add_argument("--report", required=True, help="the eval report JSON")

@@ -113,10 +113,16 @@ def run_fold(
     labels = np.asarray(dataset.label_indices())
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     n_classes = len(dataset.labels)
-    global_stats = frame_stats(raw[fold.train])
-    x_train = train_inputs(raw, speakers, fold.train, config, global_stats)
-    x_val = train_inputs(raw, speakers, fold.val, config, global_stats)
-    fitted = fit(x_train, labels[fold.train], n_classes, config, validation=(x_val, labels[fold.val]),
+    if config.early_stopping:
+        train_rows = fold.train
+    else:  # nothing is chosen on the validation rows, so they train too (never the test rows)
+        train_rows = np.setdiff1d(np.union1d(fold.train, fold.val), fold.test)
+    global_stats = frame_stats(raw[train_rows])
+    x_train = train_inputs(raw, speakers, train_rows, config, global_stats)
+    validation = None
+    if config.early_stopping:
+        validation = (train_inputs(raw, speakers, fold.val, config, global_stats), labels[fold.val])
+    fitted = fit(x_train, labels[train_rows], n_classes, config, validation=validation,
                  run_dir=fold_dir, desc=fold.name)
 
     test_modes: dict[str, Any] = {"default": global_stats}
@@ -134,10 +140,11 @@ def run_fold(
     rec = Recognizer(model_path)
     y_test = labels[fold.test]
     result: dict[str, Any] = {
-        "fold": fold.name, "test_speaker": fold.test_speaker, "val_speaker": fold.val_speaker,
-        "n_train": len(fold.train), "n_val": len(fold.val), "n_test": len(fold.test),
+        "fold": fold.name, "test_speaker": fold.test_speaker,
+        "val_speaker": fold.val_speaker if config.early_stopping else None,
+        "n_train": len(train_rows), "n_val": len(fold.val) if config.early_stopping else 0, "n_test": len(fold.test),
         "best_epoch": fitted.best_epoch, "train_seconds": round(fitted.seconds, 1),
-        "val_ua": max(h["val_ua"] for h in fitted.history), "modes": {},
+        "val_ua": max(h["val_ua"] for h in fitted.history) if config.early_stopping else None, "modes": {},
     }
     for mode, stats in test_modes.items():
         x_test = _normalise(raw, speakers, fold.test, config.normalisation, stats)

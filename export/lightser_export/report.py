@@ -40,6 +40,34 @@ def pool(folds: Sequence[dict[str, Any]], labels: Sequence[str]) -> dict[str, An
     return out
 
 
+_SAME_IN_PARTS = ("protocol", "protocol_text", "dataset", "labels", "n_clips", "config", "window_seconds")
+
+
+def merge(parts: Sequence[dict[str, Any]], command: str) -> dict[str, Any]:
+    """One report from reports of disjoint fold subsets of the same recipe (`eval --only`).
+
+    Refuses parts that differ in protocol, data or training config, or that repeat a fold.
+    """
+    first = parts[0]
+    for part in parts[1:]:
+        differ = [key for key in _SAME_IN_PARTS if part[key] != first[key]]
+        if differ:
+            raise ValueError(f"reports differ in {differ}; only folds of one recipe can be merged")
+    folds = sorted((f for part in parts for f in part["folds"]), key=lambda f: f["fold"])
+    names = [f["fold"] for f in folds]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"folds {repeated} appear in more than one report")
+    machines = sorted({part["machine"] for part in parts})
+    return {
+        **{key: first[key] for key in ("title", *_SAME_IN_PARTS)},
+        "command": command, "merged_from": [part["command"] for part in parts],
+        "versions": first["versions"], "machine": " / ".join(machines),
+        "wall_minutes": sum(part["wall_minutes"] for part in parts),
+        "folds": folds, "pooled": pool(folds, first["labels"]),
+    }
+
+
 def _plot_confusion(matrix: np.ndarray, labels: Sequence[str], title: str, path: Path) -> None:
     import matplotlib
 
@@ -63,11 +91,14 @@ def _plot_confusion(matrix: np.ndarray, labels: Sequence[str], title: str, path:
 
 def _markdown(report: dict[str, Any]) -> str:
     labels = report["labels"]
-    lines = [f"# {report['title']}", "", f"Command: `{report['command']}`", "",
+    lines = [f"# {report['title']}", "", f"Command: `{report['command']}`", ""]
+    if report.get("merged_from"):
+        lines += ["Merged from the fold subsets of:", "", *(f"- `{c}`" for c in report["merged_from"]), ""]
+    lines += [
              f"Protocol: {report['protocol_text']}", "",
              f"Dataset: {report['dataset']} ({report['n_clips']} clips); {len(report['folds'])} folds run, "
              f"{sum(f['n_test'] for f in report['folds'])} clips tested. "
-             f"Seed {report['config']['seed']}. Wall time {report['wall_minutes']:.1f} min on {report['machine']}.",
+             f"Seed {report['config']['seed']}. Wall time {report['wall_minutes']:.1f} min (training and scoring, all folds) on {report['machine']}.",
              f"Versions: {json.dumps(report['versions'])}", "",
              "| model | test-time normalisation | UA | WA | macro-F1 | per-fold UA mean ± sd |", "|---|---|---|---|---|---|"]
     for mode, kinds in report["pooled"].items():
@@ -87,7 +118,7 @@ def _markdown(report: dict[str, Any]) -> str:
               " | ".join(MODE_TEXT.get(m, m) for m in report["pooled"]) + " |", "|---|---|---|---|" + "---|" * len(report["pooled"])]
     for i, f in enumerate(report["folds"]):
         cells = [f"{100 * report['pooled'][m]['int8_runtime']['fold_ua'][i]:.1f}" for m in report["pooled"]]
-        lines.append(f"| {f['fold']} | {f['test_speaker'] or '-'} | {f['val_speaker'] or 'test fold'} | {f['best_epoch']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {f['fold']} | {f['test_speaker'] or '-'} | {f['val_speaker'] or ('test fold' if report['protocol'] == 'paper' else 'none')} | {f['best_epoch']} | " + " | ".join(cells) + " |")
     lines += ["", "Confusion matrices: " + ", ".join(f"`{Path(p).name}`" for p in report["plots"]), ""]
     return "\n".join(lines)
 

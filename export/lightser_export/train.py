@@ -36,6 +36,10 @@ class TrainConfig:
     coeff_masks: int = 2
     coeff_mask_width: int = 4
     seed: int = 0
+    # True: keep the epoch with the best validation UA. False: train exactly `epochs` and
+    # keep the last weights, as the shipped model is trained; a protocol then trains on
+    # its validation data too, since nothing is chosen on it.
+    early_stopping: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -11,7 +11,7 @@ from .errors import (
     NonFiniteAudioError,
 )
 from .features import FeatureRecipe
-from .model import Model
+from .model import Model, bundled_models
 from .recognizer import Recognizer
 from .results import Prediction, Segment
 
@@ -32,4 +32,5 @@ __all__ = [
     "Recognizer",
     "Segment",
     "__version__",
+    "bundled_models",
 ]

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from . import __version__, bench
 from .errors import LightSERError
+from .model import DEFAULT_MODEL, bundled_models
 from .recognizer import Recognizer
 from .results import Prediction
 
@@ -44,6 +45,8 @@ def _predict_one(rec: Recognizer, path: str, args: argparse.Namespace) -> None:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     rec = Recognizer(args.model, backend=args.backend, num_threads=args.threads, silence_db=args.silence_db)
+    if args.enrol:
+        rec = rec.for_speaker(*rec.speaker_stats(args.enrol))
     failed = 0
     for path in args.files:
         try:
@@ -67,7 +70,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "input_quantization": dict(zip(("scale", "zero_point"), rec.model.input_quantization)),
         "window_seconds": meta.recipe.window_seconds,
         "sample_rate": meta.recipe.sample_rate,
+        "normalisation": meta.recipe.normalisation,
         "backend": f"{rec.model.backend.name} {rec.model.backend.version}",
+        "bundled_models": bundled_models(),
         "training": meta.training,
         "metrics": meta.metrics,
     }
@@ -86,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--model", help="a .tflite model with its .json beside it (default: bundled)")
+        p.add_argument("--model", help="a .tflite model with its .json beside it, or a bundled model's name "
+                       f"({', '.join(bundled_models())}; default {DEFAULT_MODEL[: -len('.tflite')]})")
         p.add_argument("--backend", default="auto", help="auto, ai-edge-litert, tflite-runtime or tensorflow")
 
     pred = sub.add_parser("predict", help="emotion of each audio file, one line per file")
@@ -95,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     pred.add_argument("--segments", action="store_true", help="one line per window (the timeline)")
     pred.add_argument("--threads", type=int, default=None, help="interpreter threads")
     pred.add_argument("--silence-db", type=float, default=-50.0, help="silence gate in dBFS (default -50)")
+    pred.add_argument("--enrol", nargs="+", metavar="CLIP",
+                      help="unlabelled clips of the one speaker in FILEs: standardise with that speaker's "
+                           "statistics (models trained with per-speaker normalisation only)")
     model_options(pred)
     pred.set_defaults(run=_cmd_predict)
 

@@ -25,6 +25,24 @@ def default_model_path() -> Path:
     return Path(str(importlib.resources.files("lightser.models").joinpath(DEFAULT_MODEL)))
 
 
+def bundled_models() -> list[str]:
+    """Names of the models shipped in the package (pass one as `model=`)."""
+    folder = importlib.resources.files("lightser.models")
+    return sorted(entry.name[: -len(".tflite")] for entry in folder.iterdir() if entry.name.endswith(".tflite"))
+
+
+def model_path(model: str | os.PathLike[str] | None) -> Path:
+    """The `.tflite` file for `model`: a path, a bundled model's name, or None (the default)."""
+    if model is None:
+        return default_model_path()
+    path = Path(model)
+    if not path.exists() and isinstance(model, str) and model in bundled_models():
+        return default_model_path().with_name(f"{model}.tflite")
+    if not path.exists():
+        raise ModelError(f"{model}: no such model file, nor a bundled model ({', '.join(bundled_models())})")
+    return path
+
+
 @dataclasses.dataclass(frozen=True)
 class _Quant:
     """Affine int8 quantization of one tensor (scale 0: a float tensor)."""
@@ -91,7 +109,7 @@ class Model:
             raise InvalidArgumentError(f"num_threads={num_threads!r}: expected a positive int or None")
         if path is not None and not isinstance(path, (str, os.PathLike)):
             raise InvalidArgumentError(f"model={path!r}: expected a path to a .tflite file or None")
-        self.path = Path(path) if path is not None else default_model_path()
+        self.path = model_path(path)
         if self.path.is_dir():
             raise ModelError(f"{self.path}: is a directory, expected a .tflite file")
         self.metadata = read_metadata(sidecar_path(self.path))
