@@ -85,6 +85,14 @@ def run_lightser(*args: str, timeout: float = 300):
 
 
 @pytest.fixture(scope="session")
+def speaker_recognizer():
+    """The bundled model trained with per-speaker normalisation (the one for enrolment)."""
+    from lightser import Recognizer, bundled_models
+
+    return Recognizer(bundled_models("speaker")[0])
+
+
+@pytest.fixture(scope="session")
 def ungated_recognizer():
     """The bundled model with the silence gate off (silence_db=None): every window is classified."""
     from lightser import Recognizer

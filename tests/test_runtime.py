@@ -144,16 +144,16 @@ def test_eight_threads_match_serial(recognizer):
 
 def test_speaker_enrolment(recognizer):
     if recognizer.recipe.normalisation != "speaker":
-        with pytest.raises(InvalidArgumentError):
+        with pytest.raises(InvalidArgumentError, match="not per speaker"):
             recognizer.for_speaker(np.zeros(40), np.ones(40))
-        return
-    mean, std = recognizer.speaker_stats([voiced(3.0, seed=s) for s in range(3)], sample_rate=16000)
+    speaker_model = Recognizer(bundled_models("speaker")[0])
+    mean, std = speaker_model.speaker_stats([voiced(3.0, seed=s) for s in range(3)], sample_rate=16000)
     assert mean.shape == std.shape == (40,) and (std > 0).all()
-    enrolled = recognizer.for_speaker(mean, std)
-    assert enrolled.model is recognizer.model
-    _check(enrolled.predict(voiced(2.0), sample_rate=16000), recognizer.labels)
+    enrolled = speaker_model.for_speaker(mean, std)
+    assert enrolled.model is speaker_model.model
+    _check(enrolled.predict(voiced(2.0), sample_rate=16000), speaker_model.labels)
     with pytest.raises(InvalidArgumentError):
-        recognizer.for_speaker(np.zeros(3), np.ones(3))
+        speaker_model.for_speaker(np.zeros(3), np.ones(3))
 
 
 def test_import_and_predict_never_load_tensorflow(tmp_path):
@@ -189,23 +189,14 @@ def test_cli_info_reports_the_model():
     assert info["quantization"] == "int8" and len(info["sha256"]) == 64 and info["backend"]
 
 
-def _bundled_by_normalisation() -> dict[str, list[str]]:
-    from lightser.metadata import read_metadata, sidecar_path
-    from lightser.model import model_path
-
-    out: dict[str, list[str]] = {}
-    for name in bundled_models():
-        out.setdefault(read_metadata(sidecar_path(model_path(name))).recipe.normalisation, []).append(name)
-    return out
-
-
 def test_bundled_models_load_by_name(tmp_path):
     names = bundled_models()
     assert "emodb-int8" in names
     assert Recognizer("emodb-int8").model.path == Recognizer().model.path
     with pytest.raises(ModelError, match="nor a bundled model.*emodb-int8"):
         Recognizer("emodb-no-such")
-    assert _bundled_by_normalisation().get("speaker"), "a bundled model supports speaker enrolment"
+    assert bundled_models("speaker"), "a bundled model supports speaker enrolment"
+    assert set(bundled_models("speaker")) | set(bundled_models("global")) | set(bundled_models("none")) == set(names)
 
 
 def test_cli_enrol(tmp_path):
@@ -213,15 +204,12 @@ def test_cli_enrol(tmp_path):
     for seed in range(3):
         clips.append(tmp_path / f"me-{seed}.wav")
         soundfile.write(clips[-1], voiced(3.0, seed=seed), 16000)
-    by_norm = _bundled_by_normalisation()
-    speaker_model = by_norm["speaker"][0]
-    code, out, err = run_lightser("predict", str(clips[0]), "--enrol", *map(str, clips[1:]), "--model", speaker_model)
+    code, out, err = run_lightser("predict", str(clips[0]), "--enrol", *map(str, clips[1:]),
+                                  "--model", bundled_models("speaker")[0])
     assert code == 0, err
     assert out.startswith(str(clips[0]) + "\t")
-    other = [name for norm, names in by_norm.items() if norm != "speaker" for name in names]
-    if other:
-        code, out, err = run_lightser("predict", str(clips[0]), "--enrol", str(clips[1]), "--model", other[0])
-        assert code == 2 and out == ""
-        assert [line for line in err.splitlines() if line.startswith("lightser:")] == [
-            line for line in err.splitlines() if "not per speaker" in line
-        ]
+    for other in bundled_models("global")[:1]:
+        code, out, err = run_lightser("predict", str(clips[0]), "--enrol", str(clips[1]), "--model", other)
+        errors = [line for line in err.splitlines() if line.startswith("lightser:")]
+        assert code == 2 and out == "" and len(errors) == 1
+        assert "not per speaker" in errors[0] and bundled_models("speaker")[0] in errors[0]

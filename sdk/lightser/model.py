@@ -25,10 +25,15 @@ def default_model_path() -> Path:
     return Path(str(importlib.resources.files("lightser.models").joinpath(DEFAULT_MODEL)))
 
 
-def bundled_models() -> list[str]:
-    """Names of the models shipped in the package (pass one as `model=`)."""
+def bundled_models(normalisation: str | None = None) -> list[str]:
+    """Names of the models shipped in the package (pass one as `model=`), optionally only
+    those whose feature recipe uses `normalisation` ("none", "global" or "speaker")."""
     folder = importlib.resources.files("lightser.models")
-    return sorted(entry.name[: -len(".tflite")] for entry in folder.iterdir() if entry.name.endswith(".tflite"))
+    names = sorted(entry.name[: -len(".tflite")] for entry in folder.iterdir() if entry.name.endswith(".tflite"))
+    if normalisation is None:
+        return names
+    return [name for name in names
+            if read_metadata(sidecar_path(model_path(name))).recipe.normalisation == normalisation]
 
 
 def model_path(model: str | os.PathLike[str] | None) -> Path:

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import audio, features, windows
 from .errors import InvalidArgumentError, NoSpeechError
-from .model import Model
+from .model import Model, bundled_models
 from .results import Prediction, Segment
 
 MIN_SECONDS = 0.25
@@ -167,7 +167,8 @@ class Recognizer:
         if self.recipe.normalisation != "speaker":
             raise InvalidArgumentError(
                 f"for_speaker: model {self.model.metadata.name!r} was trained with "
-                f"normalisation={self.recipe.normalisation!r}, not per speaker"
+                f"normalisation={self.recipe.normalisation!r}, not per speaker; bundled models "
+                f"for enrolment: {', '.join(bundled_models('speaker')) or 'none'}"
             )
         clone = copy.copy(self)
         try:
