@@ -90,30 +90,29 @@ def _backends_md(backends: list[dict[str, Any]]) -> list[str]:
             "Import includes `import lightser` (numpy, soundfile, soxr) and the backend's own import.", ""]
 
 
-def _ours_for_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
-    """Our int8 model's bench report and UA, if the variants section measured it."""
-    for v in results.get("variants", []):
-        if v["variant"] == OURS and "bench" in v:
-            return v
-    return None
+def _ours_for_comparison(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Our int8 models' bench reports and UA (default, then per-speaker), where the variants section measured them."""
+    return [v for name in (OURS, "speaker-int8") for v in results.get("variants", [])
+            if v["variant"] == name and "bench" in v]
 
 
-def _opensmile_md(peers: list[dict[str, Any]], ours: dict[str, Any] | None) -> list[str]:
+def _opensmile_md(peers: list[dict[str, Any]], ours: list[dict[str, Any]]) -> list[str]:
     rows = [[f"openSMILE {p['feature_set']} ({p['n_features']}) + linear SVM",
              *(_pct(p["modes"][m]["ua"]) for m in MODES), _pct(p["modes"]["default"]["macro_f1"]),
              _ms(p["clip_latency_ms"]["end_to_end"]), f"{p['extraction_ms_per_audio_second']:.1f}",
              f"{p['classifier_bytes']:,} (classifier only)"] for p in peers]
     lines = []
-    if ours is not None:
-        e2e = ours["bench"]["latency"][0]["stages_ms"]["end_to_end"]["p50"]
-        ua = ours["ua"] or {}
-        rows.append(["LightSER int8 (ours)", *(_pct(ua.get(m)) for m in MODES), "", f"{e2e:.2f}", "",
-                     f"{ours['bench']['model']['size_bytes']:,}"])
+    for model in ours:
+        e2e = model["bench"]["latency"][0]["stages_ms"]["end_to_end"]["p50"]
+        ua = model["ua"] or {}
+        rows.append([f"LightSER {model['variant']} (ours)", *(_pct(ua.get(m)) for m in MODES), "", f"{e2e:.2f}", "",
+                     f"{model['bench']['model']['size_bytes']:,}"])
         for p in peers:
-            lines.append(f"- ours vs {p['feature_set']} + SVM: end-to-end "
-                         f"{p['clip_latency_ms']['end_to_end']['p50'] / e2e:.1f}x faster; UA (default) "
-                         + (f"{100 * (ua['default'] - p['modes']['default']['ua']):+.1f} points"
-                            if ua.get("default") is not None else "not comparable yet (no report)"))
+            gaps = [f"UA {mode} {100 * (ua[mode] - p['modes'][mode]['ua']):+.1f} points"
+                    for mode in MODES if ua.get(mode) is not None]
+            lines.append(f"- ours ({model['variant']}) vs {p['feature_set']} + SVM: end-to-end "
+                         f"{p['clip_latency_ms']['end_to_end']['p50'] / e2e:.1f}x faster; "
+                         + ("; ".join(gaps) or "UA not comparable yet (no report)"))
     header = ["system", "UA default", "UA enrolled", "macro-F1 default", "end-to-end p50 ms (3 s clip)",
               "openSMILE ms per audio second (EMO-DB)", "model bytes"]
     return ["## Classic peer: openSMILE functionals + linear SVM (LOSO on EMO-DB, C chosen on the validation speaker)",

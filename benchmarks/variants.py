@@ -1,9 +1,10 @@
 """Model variants: full-integer int8 (ours), float32, float16 and dynamic-range (weights-only int8,
-what the original Light-SERNet code exported): size, latency and UA.
+what the original Light-SERNet code exported) of the default model, and the per-speaker int8
+model used for enrolment: size, latency and UA.
 
-A variant's model is `models/emodb-<variant>.tflite` when present, otherwise it is converted
-here from the trained Keras weights (`lightser-train fit` leaves them in runs/fit-emodb/).
-UA comes from the leave-one-speaker-out report (reports/emodb-loso.json) when it has the variant.
+A variant's model is `models/emodb-<variant>.tflite` when present, otherwise (default model
+only) it is converted here from the trained Keras weights (`lightser-train fit` leaves them in
+runs/fit-emodb/). UA comes from each model's leave-one-speaker-out report when it has the variant.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from lightser.metadata import read_metadata, sidecar_path
 
 from .common import CACHE, ROOT, bench_report, shown
 
-VARIANTS = ("int8", "float32", "float16", "dynamic-range")
+VARIANTS = ("int8", "float32", "float16", "dynamic-range", "speaker-int8")
 MODELS = ROOT / "models"
 WEIGHTS = ROOT / "runs" / "fit-emodb" / "best.weights.h5"
-REPORT = ROOT / "reports" / "emodb-loso.json"
+REPORT = ROOT / "reports" / "emodb-loso-global-fixed.json"
+SPEAKER_REPORT = ROOT / "reports" / "emodb-loso-fixed.json"
 # report model kind whose pooled UA belongs to each variant, and what it is
 UA_KINDS = {"int8": ("int8_runtime", "int8 TFLite through lightser.Recognizer"),
             "float32": ("float", "Keras float32: the same network as the float32 TFLite model")}
@@ -49,23 +51,23 @@ def locate(weights: Path = WEIGHTS) -> dict[str, Any]:
         shipped = MODELS / f"emodb-{variant}.tflite"
         if shipped.is_file():
             found[variant] = (shipped, "models/")
-        elif weights.is_file() and variant != "int8":
+        elif weights.is_file() and variant not in ("int8", "speaker-int8"):
             found[variant] = (convert(variant, reference, weights, CACHE / "models"), f"converted from {shown(weights)}")
         else:
             found[variant] = f"missing: no {shown(shipped)} and no Keras weights at {shown(weights)}"
     return found
 
 
-def report_ua(report: Path = REPORT) -> dict[str, Any]:
-    """variant -> {test-time normalisation mode: pooled UA} from the LOSO report, where it has them."""
-    if not report.is_file():
-        return {}
-    pooled = json.loads(report.read_text())["pooled"]
-    return {
-        variant: {"ua": {mode: kinds[kind]["ua"] for mode, kinds in pooled.items()},
-                  "source": f"{shown(report)}: {text}"}
-        for variant, (kind, text) in UA_KINDS.items()
-    }
+def report_ua(report: Path = REPORT, speaker_report: Path = SPEAKER_REPORT) -> dict[str, Any]:
+    """variant -> {test-time normalisation mode: pooled UA} from the LOSO reports, where they have them."""
+    out = {}
+    for path, kinds in ((report, UA_KINDS), (speaker_report, {"speaker-int8": UA_KINDS["int8"]})):
+        if path.is_file():
+            pooled = json.loads(path.read_text())["pooled"]
+            out.update({variant: {"ua": {mode: modes[kind]["ua"] for mode, modes in pooled.items()},
+                                  "source": f"{shown(path)}: {text}"}
+                        for variant, (kind, text) in kinds.items()})
+    return out
 
 
 def _no_ua(variant: str, report: Path) -> str:
@@ -74,9 +76,10 @@ def _no_ua(variant: str, report: Path) -> str:
     return f"missing: no {shown(report)} (run `lightser-train eval` first)"
 
 
-def measure(runs: int, warmup: int, weights: Path = WEIGHTS, report: Path = REPORT) -> list[dict[str, Any]]:
+def measure(runs: int, warmup: int, weights: Path = WEIGHTS, report: Path = REPORT,
+            speaker_report: Path = SPEAKER_REPORT) -> list[dict[str, Any]]:
     """One record per variant: its `lightser bench` report and UA, or why either is missing."""
-    ua = report_ua(report)
+    ua = report_ua(report, speaker_report)
     records = []
     for variant, found in locate(weights).items():
         record: dict[str, Any] = {"variant": variant}
@@ -84,6 +87,6 @@ def measure(runs: int, warmup: int, weights: Path = WEIGHTS, report: Path = REPO
             record["missing"] = found
         else:
             record.update(path=str(found[0]), origin=found[1], bench=bench_report(found[0], runs, warmup))
-        record.update(ua.get(variant) or {"ua": None, "source": _no_ua(variant, report)})
+        record.update(ua.get(variant) or {"ua": None, "source": _no_ua(variant, speaker_report if variant == "speaker-int8" else report)})
         records.append(record)
     return records

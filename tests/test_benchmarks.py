@@ -33,3 +33,21 @@ def test_missing_variants_and_backends_are_stated_not_dropped(tmp_path):
     assert plots == []
     assert "| float16 | missing: no models/emodb-float16.tflite |" in text
     assert "| tflite-runtime | missing: no .venv-tflite |" in text
+
+
+def test_each_model_takes_its_ua_from_its_own_report(tmp_path):
+    import json
+
+    from benchmarks import variants
+
+    def write(name, ua):
+        modes = {mode: {"int8_runtime": {"ua": value}, "float": {"ua": value - 0.01}} for mode, value in ua.items()}
+        (tmp_path / name).write_text(json.dumps({"pooled": modes}))
+        return tmp_path / name
+
+    got = variants.report_ua(write("global.json", {"default": 0.79}),
+                             write("speaker.json", {"default": 0.72, "enrolled": 0.85}))
+    assert got["int8"]["ua"] == {"default": 0.79} and got["float32"]["ua"] == {"default": 0.78}
+    assert got["speaker-int8"]["ua"] == {"default": 0.72, "enrolled": 0.85}
+    assert "speaker.json" in got["speaker-int8"]["source"]
+    assert "speaker-int8" not in variants.report_ua(tmp_path / "global.json", tmp_path / "absent.json")
