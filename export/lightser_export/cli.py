@@ -40,6 +40,14 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
 
 
+def _boolean(text: str) -> bool:
+    """An argparse type: true/false, yes/no, 1/0."""
+    lowered = text.lower()
+    if lowered not in ("true", "yes", "1", "false", "no", "0"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return lowered in ("true", "yes", "1")
+
+
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     from .train import TrainConfig
 
@@ -53,8 +61,7 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         value = getattr(defaults, field.name)
         flag = "--" + field.name.replace("_", "-")
         if isinstance(value, bool):
-            p.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=value,
-                           metavar="BOOL", help=f"default {value}")
+            p.add_argument(flag, type=_boolean, default=value, metavar="BOOL", help=f"true or false; default {value}")
         else:
             p.add_argument(flag, type=type(value), default=value, help=f"default {value}")
 
