@@ -20,8 +20,14 @@ def test_recipe_shape_matches_the_paper():
 def test_centre_crop_and_pad():
     x = np.arange(10, dtype=np.float32)
     assert features.centre_crop(x, 4).tolist() == [3, 4, 5, 6]
-    padded = features.centre_pad(np.ones(5, np.float32), 10)
-    assert padded.tolist() == [0, 0, 1, 1, 1, 1, 1, 0, 0, 0]
+    recipe = FeatureRecipe(sample_rate=10, window_seconds=1.0, frame_length=2, frame_step=1, fft_length=2,
+                           n_mels=2, fmin_hz=0.0, fmax_hz=5.0, n_mfcc=1, amplitude_percentile=100.0)
+    np.testing.assert_allclose(features.fit_window(np.full(5, 0.5, np.float32), recipe),
+                               [0, 0, 1, 1, 1, 1, 1, 0, 0, 0], rtol=1e-6)
+    np.testing.assert_allclose(features.fit_window(np.arange(1, 14, dtype=np.float32), recipe),
+                               [v / 11 for v in range(2, 12)], rtol=1e-6)
+    np.testing.assert_allclose(features.fit_window(np.full(7, -2.0, np.float32), recipe),
+                               [0, -1, -1, -1, -1, -1, -1, -1, 0, 0], rtol=1e-6)
 
 
 def test_amplitude_normalised_by_percentile_and_clipped():

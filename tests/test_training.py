@@ -120,10 +120,12 @@ def tiny_manifest(emodb_root, tmp_path_factory) -> Path:
 def test_tiny_loso_run_writes_a_report(tiny_manifest, tmp_path):
     stem = tmp_path / "report"
     code = cli.main(["eval", "--dataset", "manifest", "--data", str(tiny_manifest), "--epochs", "2",
+                     "--normalisation", "speaker", "--early-stopping", "true",
                      "--out", str(stem), "--runs", str(tmp_path / "runs"), "--cache", str(tmp_path / "cache")])
     assert code == 0
     report = json.loads(stem.with_suffix(".json").read_text())
     assert [f["test_speaker"] for f in report["folds"]] == ["03", "08", "09"]
+    assert [f["val_speaker"] for f in report["folds"]] == ["08", "09", "03"]
     pooled = report["pooled"]
     assert set(pooled) == {"default", "enrolled"}
     for mode in pooled.values():
@@ -156,7 +158,7 @@ def test_tiny_fit_exports_builtin_int8_that_the_runtime_runs(tiny_manifest, tmp_
     meta = read_metadata(sidecar_path(int8))
     assert meta.quantization == "int8" and meta.labels == ("anger", "boredom", "disgust", "fear", "happiness",
                                                            "neutral", "sadness")
-    assert meta.recipe.normalisation == "speaker" and meta.training["speakers"] == ["03", "08", "09"]
+    assert meta.recipe.normalisation == "global" and meta.training["speakers"] == ["03", "08", "09"]
     for variant in ("int8", "float32", "float16", "dynamic-range"):
         content = (tmp_path / f"tiny-{variant}.tflite").read_bytes()
         ops = convert.op_names(content)

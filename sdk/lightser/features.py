@@ -216,25 +216,29 @@ def percentile_abs(x: np.ndarray, q: float) -> float:
     return low + (position - below) * (high - low)
 
 
-def normalise_amplitude(x: np.ndarray, percentile: float) -> np.ndarray:
-    """Divide by the `percentile`-th percentile of |x| (+ eps) and clip to [-1, 1]."""
+def normalise_amplitude(x: np.ndarray, percentile: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Divide by the `percentile`-th percentile of |x| (+ eps) and clip to [-1, 1], into `out` if given."""
     scale = percentile_abs(x, percentile) + float(np.finfo(np.float32).eps)
-    scaled = np.multiply(x, np.float32(1.0 / scale), dtype=np.float32)
+    scaled = np.multiply(x, np.float32(1.0 / scale), out=out, dtype=np.float32)
     return np.clip(scaled, -1.0, 1.0, out=scaled)
 
 
-def centre_pad(x: np.ndarray, length: int) -> np.ndarray:
-    """Zero-pad to `length`: floor(pad / 2) samples in front, the rest behind."""
-    pad = length - x.shape[0]
-    if pad <= 0:
-        return x
-    return np.pad(x, (pad // 2, pad - pad // 2))
-
-
 def fit_window(x: np.ndarray, recipe: FeatureRecipe) -> np.ndarray:
-    """Crop, normalise the amplitude of, then pad one window of 16 kHz mono audio."""
-    n = recipe.window_samples
-    return centre_pad(normalise_amplitude(centre_crop(x, n), recipe.amplitude_percentile), n)
+    """Crop, normalise the amplitude of, then zero-pad (floor(pad / 2) samples in front, the
+    rest behind) one window of 16 kHz mono audio.
+
+    Returns a per-thread work array, overwritten by the next call: copy it to keep it.
+    A fresh 192 kB array per call would be page-faulted in whenever other work has
+    returned the memory to the OS, which costs more than the arithmetic.
+    """
+    cropped = centre_crop(x, recipe.window_samples)
+    window = _scratch("window", (recipe.window_samples,), np.float32)
+    front = (window.shape[0] - cropped.shape[0]) // 2
+    back = front + cropped.shape[0]
+    window[:front] = 0.0
+    window[back:] = 0.0
+    normalise_amplitude(cropped, recipe.amplitude_percentile, out=window[front:back])
+    return window
 
 
 @lru_cache(maxsize=8)
@@ -258,18 +262,26 @@ def _rfft_rows(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
     return np.fft.rfft(x, n=n, axis=1)
 
 
+_FRAMES_PER_BLOCK = 32
+
+
 def magnitude_spectrum(framed: np.ndarray, fft_length: int) -> np.ndarray:
     """|rFFT| of Hann-windowed frames: (n_frames, fft_length // 2 + 1), float32.
 
-    Returns a per-thread work array, overwritten by the next call: copy it to keep it.
+    Works through blocks of frames so that the float64 and complex intermediates of one
+    block (~0.5 MB) stay in cache. Returns a per-thread work array, overwritten by the
+    next call: copy it to keep it.
     """
-    windowed = np.multiply(
-        framed, periodic_hann(framed.shape[1]), out=_scratch("windowed", framed.shape, np.float64)
-    )
-    spectrum_shape = (framed.shape[0], fft_length // 2 + 1)
-    spectrum = _rfft_rows(windowed, fft_length, _scratch("spectrum", spectrum_shape, np.complex128))
-    magnitude = _scratch("magnitude", spectrum_shape, np.float32)
-    return np.abs(spectrum, out=magnitude, casting="unsafe")
+    n_frames, frame_length = framed.shape
+    n_bins = fft_length // 2 + 1
+    magnitude = _scratch("magnitude", (n_frames, n_bins), np.float32)
+    hann = periodic_hann(frame_length)
+    for first in range(0, n_frames, _FRAMES_PER_BLOCK):
+        block = framed[first : first + _FRAMES_PER_BLOCK]
+        windowed = np.multiply(block, hann, out=_scratch("windowed", block.shape, np.float64))
+        spectrum = _rfft_rows(windowed, fft_length, _scratch("spectrum", (block.shape[0], n_bins), np.complex128))
+        np.abs(spectrum, out=magnitude[first : first + block.shape[0]], casting="unsafe")
+    return magnitude
 
 
 def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
