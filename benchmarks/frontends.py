@@ -61,13 +61,20 @@ EXTRACTORS = {"lightser (NumPy)": ours, "python_speech_features": python_speech_
 
 
 def measure(runs: int, warmup: int) -> dict[str, Any]:
-    """Latency of each extractor on the test clip, its output shape, and its p50 over ours."""
+    """Latency of each extractor on the test clip, its output shape, and its p50 over ours.
+
+    Timed twice: interleaved (the extractors take turns, so each starts with caches the others
+    have filled, as inside a pipeline) and alone (one extractor's calls back to back, warm).
+    """
     recipe = read_metadata(sidecar_path(default_model_path())).recipe
     x = test_samples()
     extractors = {name: make(recipe) for name, make in EXTRACTORS.items()}
-    seconds = bench.time_stages({name: (lambda f=f: f(x)) for name, f in extractors.items()}, runs, warmup, lambda: None)
+    calls = {name: (lambda f=f: f(x)) for name, f in extractors.items()}
+    interleaved = bench.time_stages(calls, runs, warmup, lambda: None)
+    alone = {name: bench.time_stages({name: call}, runs, warmup, lambda: None)[name] for name, call in calls.items()}
     outputs = {name: f(x) for name, f in extractors.items()}
-    rows = {name: {"latency_ms": bench.summarise_ms(s), "shape": list(outputs[name].shape)} for name, s in seconds.items()}
+    rows = {name: {"latency_ms": bench.summarise_ms(s), "alone_latency_ms": bench.summarise_ms(alone[name]),
+                   "shape": list(outputs[name].shape)} for name, s in interleaved.items()}
     base = rows["lightser (NumPy)"]["latency_ms"]["p50"]
     for row in rows.values():
         row["p50_over_ours"] = row["latency_ms"]["p50"] / base
