@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from .variants import SPEAKER_VARIANT
+
 MODES = ("default", "enrolled")
 OURS = "int8"
 
@@ -96,7 +98,7 @@ def _backends_md(backends: list[dict[str, Any]]) -> list[str]:
 
 def _ours_for_comparison(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Our int8 models' bench reports and UA (default, then per-speaker), where the variants section measured them."""
-    return [v for name in (OURS, "speaker-int8") for v in results.get("variants", [])
+    return [v for name in (OURS, SPEAKER_VARIANT) for v in results.get("variants", [])
             if v["variant"] == name and "bench" in v]
 
 

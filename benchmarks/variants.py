@@ -17,7 +17,8 @@ from lightser.metadata import read_metadata, sidecar_path
 
 from .common import CACHE, ROOT, bench_report, shown
 
-VARIANTS = ("int8", "float32", "float16", "dynamic-range", "speaker-int8")
+SPEAKER_VARIANT = "speaker-int8"  # the per-speaker model; the other variants are exports of the default one
+VARIANTS = ("int8", "float32", "float16", "dynamic-range", SPEAKER_VARIANT)
 MODELS = ROOT / "models"
 WEIGHTS = ROOT / "runs" / "fit-emodb" / "best.weights.h5"
 REPORT = ROOT / "reports" / "emodb-loso-global-fixed.json"
@@ -51,7 +52,9 @@ def locate(weights: Path = WEIGHTS) -> dict[str, Any]:
         shipped = MODELS / f"emodb-{variant}.tflite"
         if shipped.is_file():
             found[variant] = (shipped, "models/")
-        elif weights.is_file() and variant not in ("int8", "speaker-int8"):
+        elif variant in ("int8", SPEAKER_VARIANT):
+            found[variant] = f"missing: no {shown(shipped)}"
+        elif weights.is_file():
             found[variant] = (convert(variant, reference, weights, CACHE / "models"), f"converted from {shown(weights)}")
         else:
             found[variant] = f"missing: no {shown(shipped)} and no Keras weights at {shown(weights)}"
@@ -61,7 +64,7 @@ def locate(weights: Path = WEIGHTS) -> dict[str, Any]:
 def report_ua(report: Path = REPORT, speaker_report: Path = SPEAKER_REPORT) -> dict[str, Any]:
     """variant -> {test-time normalisation mode: pooled UA} from the LOSO reports, where they have them."""
     out = {}
-    for path, kinds in ((report, UA_KINDS), (speaker_report, {"speaker-int8": UA_KINDS["int8"]})):
+    for path, kinds in ((report, UA_KINDS), (speaker_report, {SPEAKER_VARIANT: UA_KINDS["int8"]})):
         if path.is_file():
             pooled = json.loads(path.read_text())["pooled"]
             out.update({variant: {"ua": {mode: modes[kind]["ua"] for mode, modes in pooled.items()},
@@ -87,6 +90,7 @@ def measure(runs: int, warmup: int, weights: Path = WEIGHTS, report: Path = REPO
             record["missing"] = found
         else:
             record.update(path=str(found[0]), origin=found[1], bench=bench_report(found[0], runs, warmup))
-        record.update(ua.get(variant) or {"ua": None, "source": _no_ua(variant, speaker_report if variant == "speaker-int8" else report)})
+        own_report = speaker_report if variant == SPEAKER_VARIANT else report
+        record.update(ua.get(variant) or {"ua": None, "source": _no_ua(variant, own_report)})
         records.append(record)
     return records

@@ -142,11 +142,11 @@ def test_eight_threads_match_serial(recognizer):
     assert parallel == serial * 4
 
 
-def test_speaker_enrolment(recognizer):
+def test_speaker_enrolment(recognizer, speaker_recognizer):
     if recognizer.recipe.normalisation != "speaker":
         with pytest.raises(InvalidArgumentError, match="not per speaker"):
             recognizer.for_speaker(np.zeros(40), np.ones(40))
-    speaker_model = Recognizer(bundled_models("speaker")[0])
+    speaker_model = speaker_recognizer
     mean, std = speaker_model.speaker_stats([voiced(3.0, seed=s) for s in range(3)], sample_rate=16000)
     assert mean.shape == std.shape == (40,) and (std > 0).all()
     enrolled = speaker_model.for_speaker(mean, std)
@@ -213,3 +213,9 @@ def test_cli_enrol(tmp_path):
         errors = [line for line in err.splitlines() if line.startswith("lightser:")]
         assert code == 2 and out == "" and len(errors) == 1
         assert "not per speaker" in errors[0] and bundled_models("speaker")[0] in errors[0]
+
+
+def test_bundled_names_ignore_files_of_the_same_name_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "emodb-speaker-int8").mkdir()
+    assert "emodb-speaker-int8" in bundled_models("speaker")

@@ -114,14 +114,14 @@ def run_fold(
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     n_classes = len(dataset.labels)
     if config.early_stopping:
-        train_rows = fold.train
+        train_rows, val_rows = fold.train, fold.val
     else:  # nothing is chosen on the validation rows, so they train too (never the test rows)
-        train_rows = np.setdiff1d(np.union1d(fold.train, fold.val), fold.test)
+        train_rows, val_rows = np.setdiff1d(np.union1d(fold.train, fold.val), fold.test), fold.val[:0]
     global_stats = frame_stats(raw[train_rows])
     x_train = train_inputs(raw, speakers, train_rows, config, global_stats)
     validation = None
-    if config.early_stopping:
-        validation = (train_inputs(raw, speakers, fold.val, config, global_stats), labels[fold.val])
+    if len(val_rows):
+        validation = (train_inputs(raw, speakers, val_rows, config, global_stats), labels[val_rows])
     fitted = fit(x_train, labels[train_rows], n_classes, config, validation=validation,
                  run_dir=fold_dir, desc=fold.name)
 
@@ -141,10 +141,10 @@ def run_fold(
     y_test = labels[fold.test]
     result: dict[str, Any] = {
         "fold": fold.name, "test_speaker": fold.test_speaker,
-        "val_speaker": fold.val_speaker if config.early_stopping else None,
-        "n_train": len(train_rows), "n_val": len(fold.val) if config.early_stopping else 0, "n_test": len(fold.test),
+        "val_speaker": fold.val_speaker if len(val_rows) else None,
+        "n_train": len(train_rows), "n_val": len(val_rows), "n_test": len(fold.test),
         "best_epoch": fitted.best_epoch, "train_seconds": round(fitted.seconds, 1),
-        "val_ua": max(h["val_ua"] for h in fitted.history) if config.early_stopping else None, "modes": {},
+        "val_ua": max((h["val_ua"] for h in fitted.history if "val_ua" in h), default=None), "modes": {},
     }
     for mode, stats in test_modes.items():
         x_test = _normalise(raw, speakers, fold.test, config.normalisation, stats)

@@ -19,6 +19,8 @@ from .features import FeatureRecipe
 
 FORMAT = "lightser-model/1"
 QUANTIZATIONS = ("int8", "float16", "float32", "dynamic-range")
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelMetadata:
     """Everything the runtime must know about a model besides its weights."""

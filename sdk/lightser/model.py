@@ -25,6 +25,10 @@ def default_model_path() -> Path:
     return Path(str(importlib.resources.files("lightser.models").joinpath(DEFAULT_MODEL)))
 
 
+def _bundled_path(name: str) -> Path:
+    return default_model_path().with_name(f"{name}.tflite")
+
+
 def bundled_models(normalisation: str | None = None) -> list[str]:
     """Names of the models shipped in the package (pass one as `model=`), optionally only
     those whose feature recipe uses `normalisation` ("none", "global" or "speaker")."""
@@ -33,7 +37,7 @@ def bundled_models(normalisation: str | None = None) -> list[str]:
     if normalisation is None:
         return names
     return [name for name in names
-            if read_metadata(sidecar_path(model_path(name))).recipe.normalisation == normalisation]
+            if read_metadata(sidecar_path(_bundled_path(name))).recipe.normalisation == normalisation]
 
 
 def model_path(model: str | os.PathLike[str] | None) -> Path:
@@ -41,11 +45,12 @@ def model_path(model: str | os.PathLike[str] | None) -> Path:
     if model is None:
         return default_model_path()
     path = Path(model)
-    if not path.exists() and isinstance(model, str) and model in bundled_models():
-        return default_model_path().with_name(f"{model}.tflite")
-    if not path.exists():
-        raise ModelError(f"{model}: no such model file, nor a bundled model ({', '.join(bundled_models())})")
-    return path
+    if path.exists():
+        return path
+    names = bundled_models()
+    if isinstance(model, str) and model in names:
+        return _bundled_path(model)
+    raise ModelError(f"{model}: no such model file, nor a bundled model ({', '.join(names)})")
 
 
 @dataclasses.dataclass(frozen=True)
