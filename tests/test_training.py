@@ -149,6 +149,30 @@ def test_loso_without_early_stopping_trains_on_every_other_speaker(tiny_manifest
     assert "nothing is chosen on held-out data" in report["protocol_text"]
 
 
+def test_resume_reuses_weights_only_for_the_same_config_and_data(tiny_manifest, tmp_path):
+    def run(*extra: str) -> dict:
+        stem = tmp_path / "resumed"
+        assert cli.main(["eval", "--dataset", "manifest", "--data", str(tiny_manifest), "--epochs", "1",
+                         "--only", "03", "--out", str(stem), "--runs", str(tmp_path / "runs"),
+                         "--cache", str(tmp_path / "cache"), "--resume", *extra]) == 0
+        return json.loads(stem.with_suffix(".json").read_text())["folds"][0]
+
+    weights = tmp_path / "runs" / "resumed" / "speaker-03" / "best.weights.h5"
+    first = run()
+    trained = weights.stat().st_mtime_ns
+    again = run()
+    assert weights.stat().st_mtime_ns == trained, "same config and data: the saved weights are reused"
+    assert again["modes"] == first["modes"] and again["train_seconds"] == first["train_seconds"]
+    assert (first["resumed"], again["resumed"]) == (False, True)
+    assert "1 of 1 folds reused weights" in (tmp_path / "resumed.md").read_text()
+    run("--seed", "1")
+    assert weights.stat().st_mtime_ns != trained, "another config trains again"
+    retrained = weights.stat().st_mtime_ns
+    (tmp_path / "runs" / "resumed" / "speaker-03" / "config.json").write_text("{}")
+    run("--seed", "1")
+    assert weights.stat().st_mtime_ns != retrained, "a run without matching config.json trains again"
+
+
 def test_tiny_fit_exports_builtin_int8_that_the_runtime_runs(tiny_manifest, tmp_path):
     code = cli.main(["fit", "--dataset", "manifest", "--data", str(tiny_manifest), "--epochs", "2",
                      "--out", str(tmp_path), "--name", "tiny", "--variants", "int8,float32,float16,dynamic-range",
@@ -164,11 +188,34 @@ def test_tiny_fit_exports_builtin_int8_that_the_runtime_runs(tiny_manifest, tmp_
         ops = convert.op_names(content)
         assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), ops
         assert "CONV_2D" in ops
+    int8_ops = convert.op_names(int8.read_bytes())
+    assert "AVERAGE_POOL_2D" not in int8_ops and "DEPTHWISE_CONV_2D" in int8_ops
+    from ai_edge_litert.interpreter import Interpreter
+
+    delegated = Interpreter(model_path=str(int8))
+    delegated.allocate_tensors()
+    ops = [op["op_name"] for op in delegated._get_ops_details()]
+    assert ops.count("DELEGATE") == 1, f"the int8 graph should run as one XNNPACK partition: {ops}"
     rec = Recognizer(int8)
     assert rec.model.input_quantization[0] > 0
     p = rec.predict(voiced(2.0), sample_rate=16000)
     assert p.label in meta.labels and sum(p.scores.values()) == pytest.approx(1.0)
     assert int8.stat().st_size <= 550_000
+
+
+def test_pools_as_depthwise_computes_the_same_function():
+    model = network.build((184, 40), 7)
+    x = np.random.default_rng(0).normal(size=(4, 184, 40, 1)).astype(np.float32)
+    for layer in model.layers:  # non-trivial batch-norm statistics
+        if "_bn" in layer.name:
+            gamma, beta, mean, var = layer.get_weights()
+            layer.set_weights([gamma * 1.5, beta + 0.1, mean + 0.2, var * 2])
+    rewritten = convert.pools_as_depthwise(model)
+    kinds = {type(layer).__name__ for layer in rewritten.layers}
+    assert "AveragePooling2D" not in kinds and "DepthwiseConv2D" in kinds
+    assert rewritten.count_params() == model.count_params() + sum(
+        np.prod(layer.kernel.shape) for layer in rewritten.layers if type(layer).__name__ == "DepthwiseConv2D")
+    np.testing.assert_allclose(rewritten(x, training=False), model(x, training=False), rtol=1e-5, atol=1e-6)
 
 
 def test_metadata_round_trip(tmp_path):

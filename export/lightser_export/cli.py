@@ -56,6 +56,9 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scope", default="improvised", choices=("improvised", "all"), help="IEMOCAP only")
     p.add_argument("--window", type=float, default=3.0, help="window in seconds (paper: 3, or 7 for IEMOCAP)")
     p.add_argument("--cache", default=".cache/features", help="feature cache folder ('' disables)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse saved weights in the runs folder when their config and training data match, "
+                        "so an interrupted run continues and a finished one re-exports without retraining")
     defaults = TrainConfig()
     for field in dataclasses.fields(TrainConfig):
         value = getattr(defaults, field.name)
@@ -104,7 +107,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     results = []
     for fold in folds:
-        results.append(protocols.run_fold(dataset, raw, fold, config, recipe, Path(args.runs) / out.name / fold.name))
+        results.append(protocols.run_fold(dataset, raw, fold, config, recipe, Path(args.runs) / out.name / fold.name,
+                                           resume=args.resume))
         partial = out.parent / f"{out.name}.partial.json"
         partial.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(json.dumps(results))
@@ -141,13 +145,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     x = protocols.train_inputs(raw, speakers, rows, config, global_stats)
     epochs = args.epochs_final or config.epochs
     started = time.perf_counter()
-    fitted = fit(x, labels, len(dataset.labels), config, epochs=epochs, run_dir=Path(args.runs) / f"fit-{args.name}")
+    fitted = fit(x, labels, len(dataset.labels), config, epochs=epochs, run_dir=Path(args.runs) / f"fit-{args.name}",
+                 resume=args.resume)
     fold_recipe = recipe if config.normalisation == "none" else recipe.with_stats(*global_stats, config.normalisation)
     training = {
         "dataset": dataset.name, "speakers": dataset.speakers(), "clips": len(dataset.utterances),
         "config": config.to_dict(), "epochs": epochs, "command": "lightser-train " + shlex.join(sys.argv[1:]),
         "versions": _versions(), "machine": _machine(), "train_minutes": round(fitted.seconds / 60, 2),
-        "date": time.strftime("%Y-%m-%d"),
+        "date": time.strftime("%Y-%m-%d"), "resumed": fitted.resumed,
     }
     rep_rows = np.random.default_rng(config.seed).choice(len(x), size=min(protocols.REPRESENTATIVE_CLIPS, len(x)), replace=False)
     out = Path(args.out)

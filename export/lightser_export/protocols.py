@@ -107,9 +107,10 @@ def train_inputs(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray, config
 
 def run_fold(
     dataset: Dataset, raw: np.ndarray, fold: Fold, config: TrainConfig, recipe: FeatureRecipe,
-    fold_dir: Path, log: Callable[[str], None] = print,
+    fold_dir: Path, log: Callable[[str], None] = print, resume: bool = False,
 ) -> dict[str, Any]:
-    """Train, export int8, and score one fold every way the protocol asks."""
+    """Train (or, with `resume`, reuse matching saved weights), export int8, and score one
+    fold every way the protocol asks."""
     labels = np.asarray(dataset.label_indices())
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     n_classes = len(dataset.labels)
@@ -123,7 +124,7 @@ def run_fold(
     if len(val_rows):
         validation = (train_inputs(raw, speakers, val_rows, config, global_stats), labels[val_rows])
     fitted = fit(x_train, labels[train_rows], n_classes, config, validation=validation,
-                 run_dir=fold_dir, desc=fold.name)
+                 run_dir=fold_dir, desc=fold.name, resume=resume)
 
     test_modes: dict[str, Any] = {"default": global_stats}
     if config.normalisation == "speaker":
@@ -143,7 +144,7 @@ def run_fold(
         "fold": fold.name, "test_speaker": fold.test_speaker,
         "val_speaker": fold.val_speaker if len(val_rows) else None,
         "n_train": len(train_rows), "n_val": len(val_rows), "n_test": len(fold.test),
-        "best_epoch": fitted.best_epoch, "train_seconds": round(fitted.seconds, 1),
+        "best_epoch": fitted.best_epoch, "train_seconds": round(fitted.seconds, 1), "resumed": fitted.resumed,
         "val_ua": max((h["val_ua"] for h in fitted.history if "val_ua" in h), default=None), "modes": {},
     }
     for mode, stats in test_modes.items():

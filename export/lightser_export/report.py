@@ -89,6 +89,16 @@ def _plot_confusion(matrix: np.ndarray, labels: Sequence[str], title: str, path:
     plt.close(fig)
 
 
+def _resumed_note(folds: Sequence[dict[str, Any]]) -> list[str]:
+    resumed = [f for f in folds if f.get("resumed")]
+    if not resumed:
+        return []
+    minutes = sum(f["train_seconds"] for f in resumed) / 60
+    return [f"{len(resumed)} of {len(folds)} folds reused weights saved by an earlier run with the same config and "
+            f"training data (`--resume`): they were exported and scored again, not retrained. Their training took "
+            f"{minutes:.1f} min then, not included in the wall time above.", ""]
+
+
 def _markdown(report: dict[str, Any]) -> str:
     labels = report["labels"]
     lines = [f"# {report['title']}", "", f"Command: `{report['command']}`", ""]
@@ -100,6 +110,7 @@ def _markdown(report: dict[str, Any]) -> str:
              f"{sum(f['n_test'] for f in report['folds'])} clips tested. "
              f"Seed {report['config']['seed']}. Wall time {report['wall_minutes']:.1f} min (training and scoring, all folds) on {report['machine']}.",
              f"Versions: {json.dumps(report['versions'])}", "",
+             *_resumed_note(report["folds"]),
              "| model | test-time normalisation | UA | WA | macro-F1 | per-fold UA mean ± sd |", "|---|---|---|---|---|---|"]
     for mode, kinds in report["pooled"].items():
         for kind, title in MODELS.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -87,6 +88,7 @@ class Fitted:
     history: list[dict[str, float]]
     best_epoch: int
     seconds: float
+    resumed: bool = False  # weights reused from an earlier run; `seconds` is that run's training time
 
 
 class _Batches(keras.utils.PyDataset):
@@ -134,6 +136,30 @@ class _Tracker(keras.callbacks.Callback):
         self.bar.update(1)
 
 
+def _fingerprint(config: TrainConfig, *arrays: np.ndarray) -> dict[str, Any]:
+    """What a run depends on: its config and a digest of its training (and validation) data."""
+    digest = hashlib.sha256()
+    for a in arrays:
+        digest.update(f"{a.shape} {a.dtype}".encode())
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return {"config": config.to_dict(), "data_sha256": digest.hexdigest()}
+
+
+def _resumed(run_dir: Path, fingerprint: dict[str, Any], input_shape: tuple[int, ...], n_classes: int,
+             config: TrainConfig) -> Fitted | None:
+    """The run saved in `run_dir` if it was trained with exactly `fingerprint`, else None."""
+    try:
+        saved = json.loads((run_dir / "config.json").read_text())
+        record = json.loads((run_dir / "history.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if saved != fingerprint or not (run_dir / "best.weights.h5").is_file():
+        return None
+    model = network.build(input_shape, n_classes, l2=config.l2, dropout=config.dropout, bn_momentum=config.bn_momentum)
+    model.load_weights(run_dir / "best.weights.h5")
+    return Fitted(model, record["history"], record["best_epoch"], record["seconds"], resumed=True)
+
+
 def fit(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -143,11 +169,22 @@ def fit(
     epochs: int | None = None,
     run_dir: Path | None = None,
     desc: str = "train",
+    resume: bool = False,
 ) -> Fitted:
     """Train from scratch. With `validation`, keep the weights of the epoch with the best
-    validation UA; without, train `epochs` (default config.epochs) and keep the last."""
-    keras.utils.set_random_seed(config.seed)
+    validation UA; without, train `epochs` (default config.epochs) and keep the last.
+    With `resume`, reuse the weights in `run_dir` when they were trained with the same
+    config and data, instead of training again."""
     n_epochs = epochs or config.epochs
+    fingerprint = _fingerprint(dataclasses.replace(config, epochs=n_epochs), x_train, y_train,
+                               *(validation or ()))
+    if resume and run_dir is not None:
+        fitted = _resumed(run_dir, fingerprint, x_train.shape[1:], n_classes, config)
+        if fitted is not None:
+            return fitted
+    if run_dir is not None:  # a crash mid-training must not leave old metadata beside new weights
+        (run_dir / "config.json").unlink(missing_ok=True)
+    keras.utils.set_random_seed(config.seed)
     batches = _Batches(x_train, keras.utils.to_categorical(y_train, n_classes), config,
                        np.random.default_rng(config.seed))
     model = network.build(x_train.shape[1:], n_classes, l2=config.l2, dropout=config.dropout,
@@ -169,6 +206,7 @@ def fit(
         (run_dir / "history.json").write_text(
             json.dumps({"best_epoch": best_epoch, "seconds": fitted.seconds, "history": fitted.history}, indent=1)
         )
+        (run_dir / "config.json").write_text(json.dumps(fingerprint, indent=1))
     return fitted
 
 
