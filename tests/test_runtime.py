@@ -219,3 +219,13 @@ def test_bundled_names_ignore_files_of_the_same_name_in_the_working_directory(tm
     monkeypatch.chdir(tmp_path)
     (tmp_path / "emodb-speaker-int8").mkdir()
     assert "emodb-speaker-int8" in bundled_models("speaker")
+
+
+def test_the_delegate_banner_is_dropped_and_nothing_else(capfd):
+    import os
+
+    from lightser.backend import _BANNER, _without_banner
+
+    with _without_banner():
+        os.write(2, b"before\n" + _BANNER + b"\nafter, no newline")
+    assert capfd.readouterr().err == "before\nafter, no newline"

@@ -6,10 +6,15 @@ ever imported when it is the named backend or the last one left.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import importlib.metadata
-from typing import Any, Callable
+import os
+import sys
+import tempfile
+import threading
+from typing import Any, Callable, Iterator
 
 from .errors import BackendUnavailableError, InvalidArgumentError
 
@@ -21,6 +26,44 @@ _BACKENDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 BACKENDS = tuple(_BACKENDS)
 
+# Printed to the process's stderr by the TFLite runtime whenever an interpreter is created.
+_BANNER = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+_STDERR_LOCK = threading.Lock()
+
+
+def _flush_python_stderr() -> None:
+    """Flush sys.stderr, which may also be None or closed."""
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _without_banner() -> Iterator[None]:
+    """Capture file descriptor 2 for the block, then pass on everything written but `_BANNER`.
+
+    Nothing else is dropped: other output that lands in the window, from any thread, follows
+    once the block ends. Without a stderr or a temporary file, stderr is left alone.
+    """
+    with _STDERR_LOCK, contextlib.ExitStack() as stack:
+        try:
+            capture = stack.enter_context(tempfile.TemporaryFile())
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        _flush_python_stderr()
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            _flush_python_stderr()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().splitlines(keepends=True) if line.rstrip() != _BANNER]
+            if kept:
+                os.write(2, b"".join(kept))
+
 
 @dataclasses.dataclass(frozen=True)
 class Backend:
@@ -31,9 +74,11 @@ class Backend:
     interpreter_class: Callable[..., Any]
 
     def interpreter(self, model_content: bytes, num_threads: int | None) -> Any:
-        """A new interpreter over `model_content`, tensors allocated."""
-        interpreter = self.interpreter_class(model_content=model_content, num_threads=num_threads)
-        interpreter.allocate_tensors()
+        """A new interpreter over `model_content`, tensors allocated, without the runtime's
+        "Created ... XNNPACK delegate" line on stderr."""
+        with _without_banner():
+            interpreter = self.interpreter_class(model_content=model_content, num_threads=num_threads)
+            interpreter.allocate_tensors()
         return interpreter
 
 
