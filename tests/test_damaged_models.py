@@ -12,9 +12,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -341,3 +343,27 @@ def test_models_share_nothing_mutable(tmp_path):
         Model(path)
     assert first.size_bytes == len(CONTENT)
     assert first.run(np.zeros(first.metadata.recipe.shape, np.float32)).sum() == pytest.approx(1.0)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_as_model_or_metadata_is_refused_not_read(tmp_path):
+    """Reading a named pipe with no writer would block forever."""
+    os.mkfifo(tmp_path / "pipe.tflite")
+    (tmp_path / "pipe.json").write_text("{}")
+    (tmp_path / "model.tflite").write_bytes(CONTENT)
+    os.mkfifo(tmp_path / "model.json")
+    outcomes: dict[str, str] = {}
+
+    def load(name: str) -> None:
+        try:
+            Recognizer(tmp_path / name)
+        except ModelError as exc:
+            outcomes[name] = str(exc)
+
+    threads = [threading.Thread(target=load, args=(name,), daemon=True) for name in ("pipe.tflite", "model.tflite")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert "not a regular file" in outcomes.get("pipe.tflite", "blocked")
+    assert "metadata is not a regular file" in outcomes.get("model.tflite", "blocked")

@@ -91,6 +91,8 @@ def sha256_hex(data: bytes) -> str:
 def read_metadata(path: str | Path) -> ModelMetadata:
     """Load a metadata JSON file."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a directory, or a FIFO or device that would block
+        raise ModelError(f"{path}: metadata is not a regular file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

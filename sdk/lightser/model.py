@@ -122,6 +122,8 @@ class Model:
         self.path = model_path(path)
         if self.path.is_dir():
             raise ModelError(f"{self.path}: is a directory, expected a .tflite file")
+        if not self.path.is_file():  # a FIFO or a device would block or never end
+            raise ModelError(f"{self.path}: not a regular file, expected a .tflite file")
         self.metadata = read_metadata(sidecar_path(self.path))
         self._content = _read_verified(self.path, self.metadata)
         self.backend: Backend = load_backend(backend)
