@@ -40,6 +40,11 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
 
 
+def _command() -> str:
+    """This invocation as a shell command, for reports and metadata."""
+    return "lightser-train " + shlex.join(sys.argv[1:])
+
+
 def _boolean(text: str) -> bool:
     """An argparse type: true/false, yes/no, 1/0."""
     lowered = text.lower()
@@ -116,7 +121,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         "title": f"{dataset.name}: {args.protocol} ({config.normalisation} normalisation)",
         "protocol": args.protocol, "protocol_text": text, "dataset": dataset.name, "labels": list(dataset.labels),
         "n_clips": len(dataset.utterances), "config": config.to_dict(), "window_seconds": recipe.window_seconds,
-        "command": "lightser-train " + shlex.join(sys.argv[1:]), "versions": _versions(), "machine": _machine(),
+        "command": _command(), "versions": _versions(), "machine": _machine(),
         "wall_minutes": (time.perf_counter() - started) / 60, "folds": results,
         "pooled": None,
     }
@@ -150,7 +155,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     fold_recipe = recipe if config.normalisation == "none" else recipe.with_stats(*global_stats, config.normalisation)
     training = {
         "dataset": dataset.name, "speakers": dataset.speakers(), "clips": len(dataset.utterances),
-        "config": config.to_dict(), "epochs": epochs, "command": "lightser-train " + shlex.join(sys.argv[1:]),
+        "config": config.to_dict(), "epochs": epochs, "command": _command(),
         "versions": _versions(), "machine": _machine(), "train_minutes": round(fitted.seconds / 60, 2),
         "date": time.strftime("%Y-%m-%d"), "resumed": fitted.resumed,
     }
@@ -176,7 +181,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
     parts = [json.loads(Path(path).read_text()) for path in args.reports]
     try:
-        merged = report.merge(parts, "lightser-train " + shlex.join(sys.argv[1:]))
+        merged = report.merge(parts, _command())
     except ValueError as error:
         print(f"lightser-train merge: error: {error}", file=sys.stderr)
         return 2

@@ -136,6 +136,11 @@ class _Tracker(keras.callbacks.Callback):
         self.bar.update(1)
 
 
+def _build(input_shape: tuple[int, ...], n_classes: int, config: TrainConfig) -> keras.Model:
+    """A fresh Light-SERNet with the config's regularisation."""
+    return network.build(input_shape, n_classes, l2=config.l2, dropout=config.dropout, bn_momentum=config.bn_momentum)
+
+
 def _fingerprint(config: TrainConfig, *arrays: np.ndarray) -> dict[str, Any]:
     """What a run depends on: its config and a digest of its training (and validation) data."""
     digest = hashlib.sha256()
@@ -155,7 +160,7 @@ def _resumed(run_dir: Path, fingerprint: dict[str, Any], input_shape: tuple[int,
         return None
     if saved != fingerprint or not (run_dir / "best.weights.h5").is_file():
         return None
-    model = network.build(input_shape, n_classes, l2=config.l2, dropout=config.dropout, bn_momentum=config.bn_momentum)
+    model = _build(input_shape, n_classes, config)
     model.load_weights(run_dir / "best.weights.h5")
     return Fitted(model, record["history"], record["best_epoch"], record["seconds"], resumed=True)
 
@@ -187,8 +192,7 @@ def fit(
     keras.utils.set_random_seed(config.seed)
     batches = _Batches(x_train, keras.utils.to_categorical(y_train, n_classes), config,
                        np.random.default_rng(config.seed))
-    model = network.build(x_train.shape[1:], n_classes, l2=config.l2, dropout=config.dropout,
-                          bn_momentum=config.bn_momentum)
+    model = _build(x_train.shape[1:], n_classes, config)
     model.compile(optimizer=_optimizer(dataclasses.replace(config, epochs=n_epochs), len(batches)),
                   loss=_loss(config))
     started = time.perf_counter()
