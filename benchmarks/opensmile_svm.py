@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import opensmile  # before TensorFlow (loso_folds imports it): loaded the other way round, both crash
+import opensmile
 import soundfile
 
 from lightser import bench
 from lightser_export.datasets import load_emodb
+from lightser_export.folds import loso_folds
 from lightser_export.metrics import summary, unweighted_accuracy
 
 from .common import CACHE, ROOT, test_clip
@@ -124,8 +125,6 @@ def clip_latency(feature_set: str, svm: Any, mean: np.ndarray, std: np.ndarray, 
 
 def evaluate(feature_set: str, runs: int, warmup: int, root: Path = EMODB) -> dict[str, Any]:
     """Pooled metrics per normalisation mode, extraction cost on EMO-DB, and clip latency."""
-    from lightser_export.protocols import loso_folds  # imports TensorFlow
-
     dataset = load_emodb(root)
     paths = [u.path for u in dataset.utterances]
     x, seconds = extract(feature_set, paths)

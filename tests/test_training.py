@@ -17,7 +17,7 @@ pytestmark = pytest.mark.tensorflow
 
 from lightser import Recognizer  # noqa: E402
 from lightser.metadata import read_metadata, sidecar_path  # noqa: E402
-from lightser_export import cli, convert, datasets, network, protocols  # noqa: E402
+from lightser_export import cli, convert, datasets, featurize, folds, network, protocols  # noqa: E402
 
 
 def test_light_sernet_parameter_count_and_shape():
@@ -65,8 +65,8 @@ def test_iemocap_loader_on_a_synthetic_tree(tmp_path):
     assert sum(u.label == "happiness" for u in improvised.utterances) == 2 * 2 * 2, "excited merged into happiness"
     assert improvised.speakers() == ["Ses01F", "Ses01M", "Ses02F", "Ses02M"]
     assert len(datasets.load_iemocap(tmp_path, "all").utterances) == 40
-    folds = protocols.loso_folds([u.speaker for u in improvised.utterances])
-    assert [f.test_speaker for f in folds] == improvised.speakers()
+    splits = folds.loso_folds([u.speaker for u in improvised.utterances])
+    assert [f.test_speaker for f in splits] == improvised.speakers()
 
 
 def test_manifest_loader_and_errors(tmp_path):
@@ -83,19 +83,52 @@ def test_manifest_loader_and_errors(tmp_path):
 
 def test_loso_folds_keep_speakers_apart():
     speakers = np.repeat(["03", "08", "09", "10"], 5)
-    folds = protocols.loso_folds(speakers)
-    assert len(folds) == 4
-    for fold in folds:
+    splits = folds.loso_folds(speakers)
+    assert len(splits) == 4
+    for fold in splits:
         groups = [set(speakers[fold.train]), set(speakers[fold.val]), set(speakers[fold.test])]
         assert groups[1] == {fold.val_speaker} and groups[2] == {fold.test_speaker}
         assert not (groups[0] & groups[1]) and not (groups[0] & groups[2]) and not (groups[1] & groups[2])
         assert len(fold.train) + len(fold.val) + len(fold.test) == len(speakers)
+        assert [r.tolist() for r in fold.fit_rows(True)] == [fold.train.tolist(), fold.val.tolist()]
+        train, val = fold.fit_rows(False)
+        assert len(val) == 0 and sorted(train.tolist()) == sorted(np.union1d(fold.train, fold.val).tolist())
+
+
+def test_speed_perturbation_scales_duration_and_pitch():
+    tone = np.sin(2 * np.pi * 200 * np.arange(16000) / 16000).astype(np.float32)
+    kept = tone.copy()
+    for speed in (0.9, 1.1):
+        played = featurize.speed_perturbed(tone, speed, 16000)
+        assert abs(len(played) - 16000 / speed) <= 2
+        peak_hz = np.argmax(np.abs(np.fft.rfft(played))) * 16000 / len(played)
+        assert peak_hz == pytest.approx(200 * speed, abs=2)
+    assert np.array_equal(tone, kept), "the input is not modified"
+    assert featurize.speed_perturbed(tone, 1.0, 16000) is tone
+
+
+def test_training_set_stacks_every_copy_with_the_same_statistics():
+    rng = np.random.default_rng(0)
+    raws = [rng.normal(size=(6, 4, 3)).astype(np.float32) for _ in range(3)]
+    speakers, labels, rows = np.array(list("aabbcc")), np.arange(6), np.array([0, 2, 5])
+    stats = (np.zeros(3), np.full(3, 2.0))
+    x, y = featurize.training_set(raws, speakers, labels, rows, "global", stats)
+    assert x.shape == (9, 4, 3) and y.tolist() == [0, 2, 5] * 3
+    assert np.allclose(x[3:6], raws[1][rows] / 2)
+
+
+def test_speeds_option_is_checked():
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["eval", "--speeds", "3"])
+    assert exited.value.code == 2
+    with pytest.raises(SystemExit):
+        cli.main(["eval", "--speeds", "fast"])
 
 
 def test_paper_folds_partition_every_clip_once():
     labels = np.repeat(np.arange(7), 12)
-    folds = protocols.paper_folds(labels, k=10, seed=0)
-    tested = np.concatenate([f.test for f in folds])
+    splits = folds.paper_folds(labels, k=10, seed=0)
+    tested = np.concatenate([f.test for f in splits])
     assert sorted(tested.tolist()) == list(range(len(labels)))
 
 
@@ -132,7 +165,7 @@ def test_tiny_loso_run_writes_a_report(tiny_manifest, tmp_path):
         assert 0.0 <= mode["int8_runtime"]["ua"] <= 1.0
         assert np.asarray(mode["int8_runtime"]["confusion"]).sum() == report["n_clips"]
     assert stem.with_suffix(".md").is_file() and (tmp_path / "report-enrolled.png").is_file()
-    assert list((tmp_path / "cache").glob("*.npy")), "features are cached"
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 3, "features cached as recorded and at each speed"
 
 
 def test_loso_without_early_stopping_trains_on_every_other_speaker(tiny_manifest, tmp_path):
@@ -164,7 +197,13 @@ def test_resume_reuses_weights_only_for_the_same_config_and_data(tiny_manifest, 
     assert weights.stat().st_mtime_ns == trained, "same config and data: the saved weights are reused"
     assert again["modes"] == first["modes"] and again["train_seconds"] == first["train_seconds"]
     assert (first["resumed"], again["resumed"]) == (False, True)
+    assert first["trained_with"] == again["trained_with"] == "tensorflow"
     assert "1 of 1 folds reused weights" in (tmp_path / "resumed.md").read_text()
+    run("--speeds", "")
+    assert weights.stat().st_mtime_ns != trained, "another config trains again"
+    trained = weights.stat().st_mtime_ns
+    run("--speeds", "")
+    assert weights.stat().st_mtime_ns == trained, "a config with a tuple field resumes too (JSON lists match)"
     run("--seed", "1")
     assert weights.stat().st_mtime_ns != trained, "another config trains again"
     retrained = weights.stat().st_mtime_ns
@@ -183,6 +222,7 @@ def test_tiny_fit_exports_builtin_int8_that_the_runtime_runs(tiny_manifest, tmp_
     assert meta.quantization == "int8" and meta.labels == ("anger", "boredom", "disgust", "fear", "happiness",
                                                            "neutral", "sadness")
     assert meta.recipe.normalisation == "global" and meta.training["speakers"] == ["03", "08", "09"]
+    assert meta.training["config"]["speeds"] == [0.9, 1.1] and meta.training["trained_with"] == "tensorflow"
     for variant in ("int8", "float32", "float16", "dynamic-range"):
         content = (tmp_path / f"tiny-{variant}.tflite").read_bytes()
         ops = convert.op_names(content)

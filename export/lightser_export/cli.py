@@ -53,6 +53,17 @@ def _boolean(text: str) -> bool:
     return lowered in ("true", "yes", "1")
 
 
+def _speeds(text: str) -> tuple[float, ...]:
+    """An argparse type: comma-separated speed factors between 0.5 and 2, or '' for none."""
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not all(0.5 <= v <= 2.0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected speeds between 0.5 and 2, got {text!r}")
+    return values
+
+
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     from .train import TrainConfig
 
@@ -70,11 +81,15 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
         flag = "--" + field.name.replace("_", "-")
         if isinstance(value, bool):
             p.add_argument(flag, type=_boolean, default=value, metavar="BOOL", help=f"true or false; default {value}")
+        elif isinstance(value, tuple):
+            p.add_argument(flag, type=_speeds, default=value, metavar="X,Y",
+                           help=f"comma-separated, '' for none; default {','.join(map(str, value))}")
         else:
             p.add_argument(flag, type=type(value), default=value, help=f"default {value}")
 
 
-def _setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+def _setup(args: argparse.Namespace) -> tuple[Any, Any, Any, list[Any]]:
+    """Config, feature recipe, dataset, and raw features as recorded then at each of config.speeds."""
     from lightser.features import FeatureRecipe
 
     from .datasets import load
@@ -84,20 +99,21 @@ def _setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     recipe = FeatureRecipe(window_seconds=args.window)
     dataset = load(args.dataset, args.data, args.scope)
-    raw = dataset_features(dataset, recipe, Path(args.cache) if args.cache else None)
-    return config, recipe, dataset, raw
+    cache = Path(args.cache) if args.cache else None
+    raws = [dataset_features(dataset, recipe, cache, speed) for speed in (1.0, *config.speeds)]
+    return config, recipe, dataset, raws
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from . import protocols, report
+    from . import folds, protocols, report
 
-    config, recipe, dataset, raw = _setup(args)
+    config, recipe, dataset, raws = _setup(args)
     speakers = [u.speaker for u in dataset.utterances]
     if args.protocol == "loso":
-        folds = protocols.loso_folds(speakers)
+        splits = folds.loso_folds(speakers)
         text = "speaker-independent leave-one-speaker-out: each fold tests one speaker; "
     else:
-        folds = protocols.paper_folds(dataset.label_indices(), seed=config.seed)
+        splits = folds.paper_folds(dataset.label_indices(), seed=config.seed)
         text = "the paper's protocol, OPTIMISTIC: random utterance-level 10-fold (test speakers are also in training); "
     if config.early_stopping:
         text += ("the epoch is chosen on the validation speaker (the next speaker in sorted order), never on the "
@@ -107,12 +123,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                  "shipped model is trained, so nothing is chosen on held-out data")
     if args.only:
         wanted = set(args.only.split(","))
-        folds = [f for f in folds if f.name in wanted or f.test_speaker in wanted]
+        splits = [f for f in splits if f.name in wanted or f.test_speaker in wanted]
     out = Path(args.out)
     started = time.perf_counter()
     results = []
-    for fold in folds:
-        results.append(protocols.run_fold(dataset, raw, fold, config, recipe, Path(args.runs) / out.name / fold.name,
+    for fold in splits:
+        results.append(protocols.run_fold(dataset, raws, fold, config, recipe, Path(args.runs) / out.name / fold.name,
                                            resume=args.resume))
         partial = out.parent / f"{out.name}.partial.json"
         partial.parent.mkdir(parents=True, exist_ok=True)
@@ -140,14 +156,15 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from lightser.features import frame_stats
 
     from . import convert, protocols
+    from .featurize import training_set
     from .train import fit, predict_probs
 
-    config, recipe, dataset, raw = _setup(args)
-    rows = np.arange(len(raw))
+    config, recipe, dataset, raws = _setup(args)
+    rows = np.arange(len(raws[0]))
     speakers = np.asarray([u.speaker for u in dataset.utterances])
-    labels = np.asarray(dataset.label_indices())
-    global_stats = frame_stats(raw)
-    x = protocols.train_inputs(raw, speakers, rows, config, global_stats)
+    global_stats = frame_stats(raws[0])
+    x, labels = training_set(raws, speakers, np.asarray(dataset.label_indices()), rows, config.normalisation,
+                            global_stats)
     epochs = args.epochs_final or config.epochs
     started = time.perf_counter()
     fitted = fit(x, labels, len(dataset.labels), config, epochs=epochs, run_dir=Path(args.runs) / f"fit-{args.name}",
@@ -158,12 +175,13 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         "config": config.to_dict(), "epochs": epochs, "command": _command(),
         "versions": _versions(), "machine": _machine(), "train_minutes": round(fitted.seconds / 60, 2),
         "date": time.strftime("%Y-%m-%d"), "resumed": fitted.resumed,
+        "trained_with": fitted.backend,
     }
-    rep_rows = np.random.default_rng(config.seed).choice(len(x), size=min(protocols.REPRESENTATIVE_CLIPS, len(x)), replace=False)
+    calibration = protocols.calibration_set(x, len(rows), config.seed)
     out = Path(args.out)
     float_pred = predict_probs(fitted.model, x).argmax(1)
     for variant in args.variants.split(","):
-        content = convert.to_tflite(fitted.model, variant, x[rep_rows] if variant == "int8" else None)
+        content = convert.to_tflite(fitted.model, variant, calibration if variant == "int8" else None)
         path = out / f"{args.name}-{variant}.tflite"
         convert.write_model(content, path, dataset.labels, fold_recipe, variant, training)
         from lightser import Model

@@ -1,4 +1,5 @@
-"""Raw MFCC matrices of a dataset (one centred window per clip), cached on disk, and their statistics."""
+"""Raw MFCC matrices of a dataset (one centred window per clip, as recorded or speed-perturbed),
+cached on disk, and their standardisation."""
 
 from __future__ import annotations
 
@@ -6,36 +7,47 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from lightser import audio
-from lightser.features import FeatureRecipe, unstandardised
+from lightser.features import FeatureRecipe, frame_stats, unstandardised
 
 from .datasets import Dataset
 
 DEFAULT_CACHE = Path(".cache") / "features"
 
 
-def _cache_key(dataset: Dataset, recipe: FeatureRecipe) -> str:
+def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float) -> str:
     unstandardised = dataclasses.replace(recipe, mean=None, std=None).to_dict()
     files = [(str(u.path.resolve()), u.path.stat().st_size) for u in dataset.utterances]
-    blob = json.dumps({"recipe": unstandardised, "files": files}, sort_keys=True).encode()
+    key = {"recipe": unstandardised, "files": files, **({"speed": speed} if speed != 1.0 else {})}
+    blob = json.dumps(key, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def speed_perturbed(x: np.ndarray, speed: float, sample_rate: int) -> np.ndarray:
+    """`x` played `speed` times as fast: tempo, pitch and formants all scale by `speed`,
+    roughly as they differ between speakers (Ko et al., Interspeech 2015)."""
+    return x if speed == 1.0 else audio.read(x, sample_rate * speed, sample_rate)
+
+
 def dataset_features(
-    dataset: Dataset, recipe: FeatureRecipe, cache_dir: Path | None = DEFAULT_CACHE
+    dataset: Dataset, recipe: FeatureRecipe, cache_dir: Path | None = DEFAULT_CACHE, speed: float = 1.0
 ) -> np.ndarray:
-    """(clips, frames, coefficients) float32 raw features; reused from `cache_dir` when present."""
-    cache = None if cache_dir is None else Path(cache_dir) / f"{dataset.name}-{_cache_key(dataset, recipe)}.npy"
+    """(clips, frames, coefficients) float32 raw features of every clip played at `speed`;
+    reused from `cache_dir` when present."""
+    key = _cache_key(dataset, recipe, speed)
+    cache = None if cache_dir is None else Path(cache_dir) / f"{dataset.name}-{key}.npy"
     if cache is not None and cache.is_file():
         return np.load(cache)
     feats = np.stack(
         [
-            unstandardised(audio.read(u.path, None, recipe.sample_rate), recipe)
-            for u in tqdm(dataset.utterances, desc=f"features {dataset.name}", unit="clip")
+            unstandardised(speed_perturbed(audio.read(u.path, None, recipe.sample_rate), speed, recipe.sample_rate),
+                           recipe)
+            for u in tqdm(dataset.utterances, desc=f"features {dataset.name} x{speed:g}", unit="clip")
         ]
     )
     if cache is not None:
@@ -52,3 +64,34 @@ def standardise_by(feats: np.ndarray, groups: np.ndarray, stats: dict[str, tuple
         rows = groups == group
         out[rows] = (feats[rows] - mean.astype(np.float32)) / std.astype(np.float32)
     return out
+
+
+def _stats_by_speaker(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {s: frame_stats(raw[rows[speakers[rows] == s]]) for s in np.unique(speakers[rows])}
+
+
+def normalised(raw: np.ndarray, rows: np.ndarray, mode: str,
+               stats: Sequence[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Standardise `raw[rows]` with one (mean, std) for all, or one per row."""
+    if mode == "none":
+        return raw[rows]
+    if isinstance(stats, tuple):
+        return standardise_by(raw[rows], np.array(["all"] * len(rows)), {"all": stats})
+    keys = np.array([str(i) for i in range(len(rows))])
+    return standardise_by(raw[rows], keys, {str(i): s for i, s in enumerate(stats)})
+
+
+def train_inputs(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray, normalisation: str,
+                 global_stats: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """`raw[rows]` standardised as training sees it: per speaker, with `global_stats`, or not at all."""
+    if normalisation == "speaker":
+        per_speaker = _stats_by_speaker(raw, speakers, rows)
+        return standardise_by(raw[rows], speakers[rows], per_speaker)
+    return normalised(raw, rows, normalisation, global_stats)
+
+
+def training_set(raws: Sequence[np.ndarray], speakers: np.ndarray, labels: np.ndarray, rows: np.ndarray,
+                 normalisation: str, global_stats: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and labels of `rows` in every copy of the features (as recorded, then each speed)."""
+    x = np.concatenate([train_inputs(raw, speakers, rows, normalisation, global_stats) for raw in raws])
+    return x, np.tile(labels[rows], len(raws))

@@ -6,7 +6,6 @@ Keras model and the int8 model run through the `lightser` runtime, as users run 
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -17,58 +16,19 @@ from lightser.features import FeatureRecipe, frame_stats
 
 from . import convert, metrics
 from .datasets import Dataset
-from .featurize import standardise_by
+from .featurize import normalised, train_inputs, training_set
+from .folds import Fold
 from .train import TrainConfig, fit, predict_probs
 
 REPRESENTATIVE_CLIPS = 300
 
 
-@dataclasses.dataclass(frozen=True)
-class Fold:
-    """Indices of one split. For the paper's protocol `val` is the test fold itself."""
-
-    name: str
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-    test_speaker: str | None = None
-    val_speaker: str | None = None
-
-
-def loso_folds(speakers: Sequence[str]) -> list[Fold]:
-    """One fold per speaker; its validation speaker is the next one in sorted order."""
-    speakers = np.asarray(speakers)
-    order = sorted(set(speakers.tolist()))
-    if len(order) < 3:
-        raise ValueError(f"leave-one-speaker-out needs 3 or more speakers, got {order}")
-    folds = []
-    for i, test in enumerate(order):
-        val = order[(i + 1) % len(order)]
-        train = np.flatnonzero((speakers != test) & (speakers != val))
-        folds.append(
-            Fold(f"speaker-{test}", train, np.flatnonzero(speakers == val),
-                 np.flatnonzero(speakers == test), test, val)
-        )
-    return folds
-
-
-def paper_folds(labels: Sequence[int], k: int = 10, seed: int = 0) -> list[Fold]:
-    """Random utterance-level stratified k-fold; the test fold doubles as validation (optimistic)."""
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    assignment = np.empty(len(labels), dtype=int)
-    for c in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == c))
-        assignment[members] = (np.arange(len(members)) + rng.integers(k)) % k
-    folds = []
-    for f in range(k):
-        test = np.flatnonzero(assignment == f)
-        folds.append(Fold(f"fold-{f + 1:02d}", np.flatnonzero(assignment != f), test, test))
-    return folds
-
-
-def _stats_by_speaker(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {s: frame_stats(raw[rows[speakers[rows] == s]]) for s in np.unique(speakers[rows])}
+def calibration_set(x_train: np.ndarray, n_recorded: int, seed: int) -> np.ndarray:
+    """Up to REPRESENTATIVE_CLIPS training inputs for int8 calibration, drawn from the first
+    `n_recorded` rows: the clips as recorded, which is what the model hears at run time
+    (speed-perturbed copies follow them and would widen the calibrated ranges)."""
+    rows = np.random.default_rng(seed).choice(n_recorded, size=min(REPRESENTATIVE_CLIPS, n_recorded), replace=False)
+    return x_train[rows]
 
 
 def _enrolment_stats(raw: np.ndarray, speakers: np.ndarray, fold: Fold) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -85,45 +45,24 @@ def _enrolment_stats(raw: np.ndarray, speakers: np.ndarray, fold: Fold) -> list[
     return out
 
 
-def _normalise(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray, mode: str,
-               stats: Sequence[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Standardise `raw[rows]` with one (mean, std) for all, or one per row."""
-    if mode == "none":
-        return raw[rows]
-    if isinstance(stats, tuple):
-        return standardise_by(raw[rows], np.array(["all"] * len(rows)), {"all": stats})
-    keys = np.array([str(i) for i in range(len(rows))])
-    return standardise_by(raw[rows], keys, {str(i): s for i, s in enumerate(stats)})
-
-
-def train_inputs(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray, config: TrainConfig,
-                  global_stats: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """`raw[rows]` standardised as training sees it: per speaker, with `global_stats`, or not at all."""
-    if config.normalisation == "speaker":
-        per_speaker = _stats_by_speaker(raw, speakers, rows)
-        return standardise_by(raw[rows], speakers[rows], per_speaker)
-    return _normalise(raw, speakers, rows, config.normalisation, global_stats)
-
-
 def run_fold(
-    dataset: Dataset, raw: np.ndarray, fold: Fold, config: TrainConfig, recipe: FeatureRecipe,
+    dataset: Dataset, raws: Sequence[np.ndarray], fold: Fold, config: TrainConfig, recipe: FeatureRecipe,
     fold_dir: Path, log: Callable[[str], None] = print, resume: bool = False,
 ) -> dict[str, Any]:
     """Train (or, with `resume`, reuse matching saved weights), export int8, and score one
-    fold every way the protocol asks."""
+    fold every way the protocol asks. `raws`: raw features as recorded, then at each of
+    config.speeds (training only: statistics, validation and test use the recorded clips)."""
+    raw = raws[0]
     labels = np.asarray(dataset.label_indices())
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     n_classes = len(dataset.labels)
-    if config.early_stopping:
-        train_rows, val_rows = fold.train, fold.val
-    else:  # nothing is chosen on the validation rows, so they train too (never the test rows)
-        train_rows, val_rows = np.setdiff1d(np.union1d(fold.train, fold.val), fold.test), fold.val[:0]
+    train_rows, val_rows = fold.fit_rows(config.early_stopping)
     global_stats = frame_stats(raw[train_rows])
-    x_train = train_inputs(raw, speakers, train_rows, config, global_stats)
+    x_train, y_train = training_set(raws, speakers, labels, train_rows, config.normalisation, global_stats)
     validation = None
     if len(val_rows):
-        validation = (train_inputs(raw, speakers, val_rows, config, global_stats), labels[val_rows])
-    fitted = fit(x_train, labels[train_rows], n_classes, config, validation=validation,
+        validation = (train_inputs(raw, speakers, val_rows, config.normalisation, global_stats), labels[val_rows])
+    fitted = fit(x_train, y_train, n_classes, config, validation=validation,
                  run_dir=fold_dir, desc=fold.name, resume=resume)
 
     test_modes: dict[str, Any] = {"default": global_stats}
@@ -131,11 +70,10 @@ def run_fold(
         test_modes["enrolled"] = _enrolment_stats(raw, speakers, fold)
 
     fold_recipe = recipe if config.normalisation == "none" else recipe.with_stats(*global_stats, config.normalisation)
-    rng = np.random.default_rng(config.seed)
-    rep_rows = rng.choice(len(x_train), size=min(REPRESENTATIVE_CLIPS, len(x_train)), replace=False)
     model_path = fold_dir / "model-int8.tflite"
     convert.write_model(
-        convert.to_tflite(fitted.model, "int8", x_train[rep_rows]), model_path, dataset.labels,
+        convert.to_tflite(fitted.model, "int8", calibration_set(x_train, len(train_rows), config.seed)),
+        model_path, dataset.labels,
         fold_recipe, "int8", {"fold": fold.name, "config": config.to_dict()},
     )
     rec = Recognizer(model_path)
@@ -145,10 +83,11 @@ def run_fold(
         "val_speaker": fold.val_speaker if len(val_rows) else None,
         "n_train": len(train_rows), "n_val": len(val_rows), "n_test": len(fold.test),
         "best_epoch": fitted.best_epoch, "train_seconds": round(fitted.seconds, 1), "resumed": fitted.resumed,
+        "trained_with": fitted.backend,
         "val_ua": max((h["val_ua"] for h in fitted.history if "val_ua" in h), default=None), "modes": {},
     }
     for mode, stats in test_modes.items():
-        x_test = _normalise(raw, speakers, fold.test, config.normalisation, stats)
+        x_test = normalised(raw, fold.test, config.normalisation, stats)
         float_pred = predict_probs(fitted.model, x_test).argmax(1)
         int8_on_features = np.array([rec.model.run(x) for x in x_test]).argmax(1)
         runtime_pred = []

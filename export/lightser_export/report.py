@@ -94,9 +94,10 @@ def _resumed_note(folds: Sequence[dict[str, Any]]) -> list[str]:
     if not resumed:
         return []
     minutes = sum(f["train_seconds"] for f in resumed) / 60
+    backends = sorted({f.get("trained_with", "tensorflow") for f in resumed})
     return [f"{len(resumed)} of {len(folds)} folds reused weights saved by an earlier run with the same config and "
             f"training data (`--resume`): they were exported and scored again, not retrained. Their training took "
-            f"{minutes:.1f} min then, not included in the wall time above.", ""]
+            f"{minutes:.1f} min then (Keras backend: {', '.join(backends)}), not included in the wall time above.", ""]
 
 
 def _markdown(report: dict[str, Any]) -> str:

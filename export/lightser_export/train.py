@@ -31,6 +31,9 @@ class TrainConfig:
     dropout: float = 0.3
     bn_momentum: float = 0.9
     normalisation: str = "global"  # "global", "speaker" or "none"
+    # Extra training copies of every clip played this many times as fast (speed perturbation:
+    # pitch, formants and tempo move as they do between speakers); () trains on the clips alone.
+    speeds: tuple[float, ...] = (0.9, 1.1)
     augment: bool = True  # SpecAugment-style masks on the feature matrix
     time_masks: int = 2
     time_mask_frames: int = 20
@@ -43,8 +46,8 @@ class TrainConfig:
     early_stopping: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return dataclasses.asdict(self)
+        """JSON-ready form (tuples as lists, as JSON reads them back)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
 def spec_augment(x: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -89,6 +92,7 @@ class Fitted:
     best_epoch: int
     seconds: float
     resumed: bool = False  # weights reused from an earlier run; `seconds` is that run's training time
+    backend: str = "tensorflow"  # the Keras backend that trained the weights
 
 
 class _Batches(keras.utils.PyDataset):
@@ -162,7 +166,8 @@ def _resumed(run_dir: Path, fingerprint: dict[str, Any], input_shape: tuple[int,
         return None
     model = _build(input_shape, n_classes, config)
     model.load_weights(run_dir / "best.weights.h5")
-    return Fitted(model, record["history"], record["best_epoch"], record["seconds"], resumed=True)
+    return Fitted(model, record["history"], record["best_epoch"], record["seconds"], resumed=True,
+                  backend=record.get("backend", "tensorflow"))
 
 
 def fit(
@@ -203,12 +208,13 @@ def fit(
     if validation is not None and tracker.best[2] is not None:
         model.set_weights(tracker.best[2])
         best_epoch = tracker.best[1]
-    fitted = Fitted(model, tracker.history, best_epoch, time.perf_counter() - started)
+    fitted = Fitted(model, tracker.history, best_epoch, time.perf_counter() - started, backend=keras.backend.backend())
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         model.save_weights(run_dir / "best.weights.h5")
         (run_dir / "history.json").write_text(
-            json.dumps({"best_epoch": best_epoch, "seconds": fitted.seconds, "history": fitted.history}, indent=1)
+            json.dumps({"best_epoch": best_epoch, "seconds": fitted.seconds, "backend": fitted.backend,
+                        "history": fitted.history}, indent=1)
         )
         (run_dir / "config.json").write_text(json.dumps(fingerprint, indent=1))
     return fitted

@@ -1,0 +1,14 @@
+# Run on the lent GPU machine (see scripts/screen_recipes.py): carry .whl (keras, namex, optree, soundfile, soxr, cffi, pycparser wheels for cp312) and .screen.
+set -u
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:export:sdk:scripts KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1 TQDM_DISABLE=1
+nvidia-smi -L; python3 -c "import jax, keras; print(jax.__version__, keras.__version__, jax.devices())"
+mkdir -p /tmp/screen
+for r in global speed speed-14ep utterance-mean utterance speed-utterance-mean; do
+  for s in 0 1; do
+    timeout 500 python3 scripts/screen_recipes.py run --recipe $r --seed $s --out /tmp/screen > /tmp/screen/$r-$s.log 2>&1 &
+  done
+done
+wait
+grep -h "pooled\|UA=" /tmp/screen/*.log | grep pooled
+tar czf $OUT/screen.tgz -C /tmp screen

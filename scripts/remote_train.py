@@ -1,0 +1,80 @@
+"""Train the weights of `lightser-train eval` (EMO-DB, LOSO) and `fit` on another machine, on any Keras backend.
+
+For a machine with a GPU but no TensorFlow or audio (e.g. JAX there). Exporting and scoring stay here:
+
+    python scripts/remote_train.py pack --out .remote/emodb.npz           # here
+    KERAS_BACKEND=jax python scripts/remote_train.py train --data .remote/emodb.npz \\
+        --job speaker-03 --run-dir RUNS/emodb-loso-speed-h200/speaker-03  # there, one job per fold, and "all"
+    lightser-train eval --runs RUNS --out reports/emodb-loso-speed-h200 --resume   # here, with RUNS copied back
+    lightser-train fit --runs RUNS --name emodb --resume                            # ("all" saved in RUNS/fit-emodb)
+
+`pack` stores the raw features and the standardisation statistics exactly as those commands compute them
+here, so the training data, and so the fingerprint that `--resume` checks, are identical byte for byte:
+`--resume` reuses the weights only then, and otherwise trains again. The default training config only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from lightser.features import frame_stats
+from lightser_export.featurize import training_set
+from lightser_export.folds import loso_folds
+from lightser_export.train import TrainConfig, fit
+
+ALL = "all"  # the job that trains on every clip, as `lightser-train fit` does
+
+
+def pack(root: Path, cache: Path, out: Path) -> None:
+    """Raw features (as recorded, then each default speed), labels, speakers, and per-job rows and statistics."""
+    from lightser.features import FeatureRecipe
+    from lightser_export.datasets import load_emodb
+    from lightser_export.featurize import dataset_features
+
+    dataset, recipe, config = load_emodb(root), FeatureRecipe(), TrainConfig()
+    raws = np.stack([dataset_features(dataset, recipe, cache, speed) for speed in (1.0, *config.speeds)])
+    speakers = np.asarray([u.speaker for u in dataset.utterances])
+    jobs = {fold.name: fold.fit_rows(config.early_stopping)[0] for fold in loso_folds(speakers.tolist())}
+    jobs[ALL] = np.arange(len(speakers))
+    arrays = {}
+    for name, rows in jobs.items():
+        arrays[f"rows/{name}"] = rows
+        arrays[f"mean/{name}"], arrays[f"std/{name}"] = frame_stats(raws[0][rows])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(out, raws=raws, labels=np.asarray(dataset.label_indices()), speakers=speakers,
+             n_classes=len(dataset.labels), **arrays)
+
+
+def train(data: Path, job: str, run_dir: Path) -> None:
+    """Train one job with the default config and save it in `run_dir` as `fit` does."""
+    store = np.load(data)
+    config = TrainConfig()
+    x, y = training_set(list(store["raws"]), store["speakers"], store["labels"], store[f"rows/{job}"],
+                        config.normalisation, (store[f"mean/{job}"], store[f"std/{job}"]))
+    fitted = fit(x, y, int(store["n_classes"]), config, run_dir=run_dir, desc=job)
+    print(f"{job}: {fitted.seconds:.0f} s on {fitted.backend}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pack", help="features and statistics for the jobs, into one .npz")
+    p.add_argument("--data", default="../shared/data/emodb", type=Path)
+    p.add_argument("--cache", default=".cache/features", type=Path)
+    p.add_argument("--out", default=".remote/emodb.npz", type=Path)
+    t = sub.add_parser("train", help="train one job (a LOSO fold name, or 'all')")
+    t.add_argument("--data", default=".remote/emodb.npz", type=Path)
+    t.add_argument("--job", required=True)
+    t.add_argument("--run-dir", required=True, type=Path)
+    args = parser.parse_args()
+    if args.command == "pack":
+        pack(args.data, args.cache, args.out)
+    else:
+        train(args.data, args.job, args.run_dir)
+
+
+if __name__ == "__main__":
+    main()
