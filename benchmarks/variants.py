@@ -21,7 +21,7 @@ SPEAKER_VARIANT = "speaker-int8"  # the per-speaker model; the other variants ar
 VARIANTS = ("int8", "float32", "float16", "dynamic-range", SPEAKER_VARIANT)
 MODELS = ROOT / "models"
 WEIGHTS = ROOT / "runs" / "fit-emodb" / "best.weights.h5"
-REPORT = ROOT / "reports" / "emodb-loso-global-fixed.json"
+REPORT = ROOT / "reports" / "emodb-loso-speed-h200.json"
 SPEAKER_REPORT = ROOT / "reports" / "emodb-loso-fixed.json"
 # report model kind whose pooled UA belongs to each variant, and what it is
 UA_KINDS = {"int8": ("int8_runtime", "int8 TFLite through lightser.Recognizer"),

@@ -36,7 +36,7 @@ from lightser_export.folds import loso_folds
 from lightser_export.metrics import unweighted_accuracy
 from lightser_export.train import TrainConfig, fit, predict_probs
 
-SPEEDS = (0.9, 1.1)
+SPEEDS = TrainConfig().speeds
 FOLD_LINE = re.compile(r"^(\S+) seed=(\d+) speaker-(\S+) UA=([\d.]+) ")
 
 
@@ -67,20 +67,19 @@ def utterance_standardised(raw: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """A training recipe to screen: the config, extra training copies, and a per-clip transform."""
+    """A training recipe to screen: the config (its `speeds` say which copies train) and a per-clip transform."""
 
     config: TrainConfig
-    speeds: tuple[float, ...] = ()
     per_clip: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 RECIPES = {
-    "global": Recipe(TrainConfig()),
-    "speed": Recipe(TrainConfig(), SPEEDS),
-    "speed-14ep": Recipe(TrainConfig(epochs=14), SPEEDS),
-    "utterance-mean": Recipe(TrainConfig(), per_clip=utterance_mean_removed),
-    "utterance": Recipe(TrainConfig(), per_clip=utterance_standardised),
-    "speed-utterance-mean": Recipe(TrainConfig(), SPEEDS, utterance_mean_removed),
+    "global": Recipe(TrainConfig(speeds=())),
+    "speed": Recipe(TrainConfig()),
+    "speed-14ep": Recipe(TrainConfig(epochs=14)),
+    "utterance-mean": Recipe(TrainConfig(speeds=()), utterance_mean_removed),
+    "utterance": Recipe(TrainConfig(speeds=()), utterance_standardised),
+    "speed-utterance-mean": Recipe(TrainConfig(), utterance_mean_removed),
 }
 
 
@@ -90,7 +89,7 @@ def run(data: Path, name: str, seed: int, out: Path) -> dict:
     config = dataclasses.replace(recipe.config, seed=seed)
     store = np.load(data)
     labels, speakers = store["labels"], store["speakers"]
-    copies = [store[f"speed_{s}"].astype(np.float32) for s in (1.0, *recipe.speeds)]
+    copies = [store[f"speed_{s}"].astype(np.float32) for s in (1.0, *config.speeds)]
     if recipe.per_clip is not None:
         copies = [recipe.per_clip(c) for c in copies]
     pred = np.empty_like(labels)
@@ -104,7 +103,7 @@ def run(data: Path, name: str, seed: int, out: Path) -> dict:
         folds.append({"speaker": fold.test_speaker,
                       "ua": unweighted_accuracy(labels[fold.test], pred[fold.test], 7), "seconds": fitted.seconds})
         print(f"{name} seed={seed} {fold.name} UA={folds[-1]['ua']:.3f} ({fitted.seconds:.0f} s)", flush=True)
-    result = {"recipe": name, "seed": seed, "config": config.to_dict(), "speeds": recipe.speeds,
+    result = {"recipe": name, "seed": seed, "config": config.to_dict(),
               "ua": unweighted_accuracy(labels, pred, 7), "folds": folds, "pred": pred.tolist(),
               "minutes": (time.perf_counter() - started) / 60}
     out.mkdir(parents=True, exist_ok=True)
