@@ -91,8 +91,8 @@ class Fitted:
     history: list[dict[str, float]]
     best_epoch: int
     seconds: float
+    backend: str  # the Keras backend that trained the weights
     resumed: bool = False  # weights reused from an earlier run; `seconds` is that run's training time
-    backend: str = "tensorflow"  # the Keras backend that trained the weights
 
 
 class _Batches(keras.utils.PyDataset):
@@ -186,13 +186,15 @@ def fit(
     With `resume`, reuse the weights in `run_dir` when they were trained with the same
     config and data, instead of training again."""
     n_epochs = epochs or config.epochs
-    fingerprint = _fingerprint(dataclasses.replace(config, epochs=n_epochs), x_train, y_train,
-                               *(validation or ()))
-    if resume and run_dir is not None:
-        fitted = _resumed(run_dir, fingerprint, x_train.shape[1:], n_classes, config)
-        if fitted is not None:
-            return fitted
-    if run_dir is not None:  # a crash mid-training must not leave old metadata beside new weights
+    fingerprint: dict[str, Any] | None = None  # only a run folder needs one: hashing the data is not free
+    if run_dir is not None:
+        fingerprint = _fingerprint(dataclasses.replace(config, epochs=n_epochs), x_train, y_train,
+                                   *(validation or ()))
+        if resume:
+            fitted = _resumed(run_dir, fingerprint, x_train.shape[1:], n_classes, config)
+            if fitted is not None:
+                return fitted
+        # a crash mid-training must not leave old metadata beside new weights
         (run_dir / "config.json").unlink(missing_ok=True)
     keras.utils.set_random_seed(config.seed)
     batches = _Batches(x_train, keras.utils.to_categorical(y_train, n_classes), config,
