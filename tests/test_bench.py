@@ -60,6 +60,7 @@ def test_cold_start_device_and_input_fields(report):
     assert 1 <= device["cores_allowed"] <= device["cores"]
     clip = report["input"]
     assert (clip["seconds"], clip["sample_rate"], clip["windows"]) == (3.0, bench.SYNTHETIC_RATE, 1)
+    assert clip["speeds"] == [1.0]
     assert 0.0 < report["prediction"]["confidence"] <= 1.0
 
 
@@ -70,12 +71,24 @@ def test_cpus_pins_a_child_process(tmp_path):
     assert json.loads(out.read_text())["settings"]["cpus_allowed"] == 1
 
 
+def test_speeds_option_reaches_the_recognizer_and_the_cold_start(tmp_path, monkeypatch):
+    seen, real = [], bench.cold_start
+    monkeypatch.setattr(bench, "cold_start", lambda *args: seen.append(args[-1]) or real(*args))
+    report = bench.run_bench(runs=1, warmup=0, speeds=(0.9, 1.0, 1.1))
+    assert report["input"]["speeds"] == [0.9, 1.0, 1.1] and seen == [(0.9, 1.0, 1.1)]
+    out = tmp_path / "speeds.json"
+    assert cli.main(["bench", "--runs", "1", "--warmup", "0", "--speeds", "0.9,1,1.1", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["input"]["speeds"] == [0.9, 1.0, 1.1]
+
+
 def test_bad_options_are_rejected(tmp_path):
     with pytest.raises(InvalidArgumentError, match="runs=0"):
         bench.run_bench(runs=0)
     assert cli.main(["bench", "--audio", str(tmp_path / "missing.wav")]) == 2
     with pytest.raises(SystemExit):
         cli.main(["bench", "--threads", "one"])
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--speeds", "0.1"])
 
 
 class _FakeInterpreter:

@@ -22,7 +22,9 @@ from lightser import (
     NonFiniteAudioError,
     Prediction,
     Recognizer,
+    audio,
     bundled_models,
+    features,
 )
 
 
@@ -229,3 +231,47 @@ def test_the_delegate_banner_is_dropped_and_nothing_else(capfd):
     with _without_banner():
         os.write(2, b"before\n" + _BANNER + b"\nafter, no newline")
     assert capfd.readouterr().err == "before\nafter, no newline"
+
+
+def test_speed_perturbation_scales_duration_and_pitch():
+    tone = np.sin(2 * np.pi * 200 * np.arange(16000) / 16000).astype(np.float32)
+    kept = tone.copy()
+    for speed in (0.9, 1.1):
+        played = audio.change_speed(tone, speed, 16000)
+        assert abs(len(played) - 16000 / speed) <= 2
+        peak_hz = np.argmax(np.abs(np.fft.rfft(played))) * 16000 / len(played)
+        assert peak_hz == pytest.approx(200 * speed, abs=2)
+    assert np.array_equal(tone, kept), "the input is not modified"
+    assert audio.change_speed(tone, 1.0, 16000) is tone
+
+
+def test_test_time_speeds_average_each_window_played_at_each_speed(recognizer):
+    assert recognizer.speeds == (1.0,), "the default classifies each window as it is"
+    x = voiced(2.0)
+    kept = x.copy()
+
+    def scores(rec, speeds):
+        passes = [rec.model.run(features.extract(audio.change_speed(x, s, 16000), rec.recipe)) for s in speeds]
+        return np.mean(passes, axis=0)
+
+    for speeds in [(1.0,), (0.9, 1.0, 1.1), (0.8, 1.25)]:
+        rec = Recognizer(speeds=speeds)
+        got = rec.predict(x, sample_rate=16000)
+        np.testing.assert_allclose(list(got.scores.values()), scores(rec, speeds), atol=1e-6)
+    assert np.array_equal(x, kept), "the caller's array is not modified"
+
+
+@pytest.mark.parametrize("speeds", [[], (3.0,), (0.1,), (1.0, float("nan")), "1", 1.0, (True,), np.ones(2)])
+def test_bad_speeds_are_refused(speeds):
+    with pytest.raises(InvalidArgumentError, match="speeds"):
+        Recognizer(speeds=speeds)
+
+
+def test_cli_speeds_option(emodb_wavs):
+    wav = emodb_wavs[0]  # real speech: the synthetic voice saturates the int8 scores at every speed
+    averaged = json.loads(run_lightser("predict", "--json", "--speeds", "0.9,1,1.1", str(wav))[1])
+    plain = json.loads(run_lightser("predict", "--json", "--speeds", "1", str(wav))[1])
+    assert averaged["scores"] != plain["scores"]
+    assert plain == json.loads(run_lightser("predict", "--json", str(wav))[1])
+    code, _, err = run_lightser("predict", "--speeds", "0.9,4", str(wav))
+    assert code == 2 and "expected comma-separated speeds in [0.5, 2.0]" in err.splitlines()[-1]

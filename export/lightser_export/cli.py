@@ -136,7 +136,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     rep = {
         "title": f"{dataset.name}: {args.protocol} ({config.normalisation} normalisation)",
         "protocol": args.protocol, "protocol_text": text, "dataset": dataset.name, "labels": list(dataset.labels),
-        "n_clips": len(dataset.utterances), "config": config.to_dict(), "window_seconds": recipe.window_seconds,
+        "n_clips": len(dataset.utterances), "config": config.to_dict(), "test_speeds": list(config.test_speeds),
+        "window_seconds": recipe.window_seconds,
         "command": _command(), "versions": _versions(), "machine": _machine(),
         "wall_minutes": (time.perf_counter() - started) / 60, "folds": results,
         "pooled": None,
@@ -179,7 +180,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     }
     calibration = protocols.calibration_set(x, len(rows), config.seed)
     out = Path(args.out)
-    float_pred = predict_probs(fitted.model, x).argmax(1)
+    float_pred = predict_probs(fitted.model, x[: len(rows)]).argmax(1)
     for variant in args.variants.split(","):
         content = convert.to_tflite(fitted.model, variant, calibration if variant == "int8" else None)
         path = out / f"{args.name}-{variant}.tflite"
@@ -187,9 +188,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         from lightser import Model
 
         model = Model(path)
-        pred = np.array([model.run(f) for f in x]).argmax(1)
+        pred = np.array([model.run(f) for f in x[: len(rows)]]).argmax(1)
         print(f"{path}: {len(content)} bytes, ops {sorted(convert.op_names(content))}, "
-              f"top-1 agreement with float on the training features {np.mean(pred == float_pred):.4f}")
+              f"top-1 agreement with float on the recorded training clips {np.mean(pred == float_pred):.4f}")
     print(f"trained in {(time.perf_counter() - started) / 60:.1f} min")
     return 0
 

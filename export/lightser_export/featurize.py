@@ -28,12 +28,6 @@ def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def speed_perturbed(x: np.ndarray, speed: float, sample_rate: int) -> np.ndarray:
-    """`x` played `speed` times as fast: tempo, pitch and formants all scale by `speed`,
-    roughly as they differ between speakers (Ko et al., Interspeech 2015)."""
-    return x if speed == 1.0 else audio.read(x, sample_rate * speed, sample_rate)
-
-
 def dataset_features(
     dataset: Dataset, recipe: FeatureRecipe, cache_dir: Path | None = DEFAULT_CACHE, speed: float = 1.0
 ) -> np.ndarray:
@@ -45,7 +39,7 @@ def dataset_features(
         return np.load(cache)
     feats = np.stack(
         [
-            unstandardised(speed_perturbed(audio.read(u.path, None, recipe.sample_rate), speed, recipe.sample_rate),
+            unstandardised(audio.change_speed(audio.read(u.path, None, recipe.sample_rate), speed, recipe.sample_rate),
                            recipe)
             for u in tqdm(dataset.utterances, desc=f"features {dataset.name} x{speed:g}", unit="clip")
         ]

@@ -45,6 +45,16 @@ def _enrolment_stats(raw: np.ndarray, speakers: np.ndarray, fold: Fold) -> list[
     return out
 
 
+def _runtime_predictions(rec: Recognizer, dataset: Dataset, fold: Fold, mode: str, stats: Any) -> list[int]:
+    """Class indices `rec.predict` gives each test clip's file; "enrolled" mode standardises
+    each clip with its own enrolment statistics (`stats[k]`)."""
+    out = []
+    for k, i in enumerate(fold.test):
+        user_rec = rec if mode == "default" else rec.for_speaker(*stats[k])
+        out.append(dataset.labels.index(user_rec.predict(dataset.utterances[i].path).label))
+    return out
+
+
 def run_fold(
     dataset: Dataset, raws: Sequence[np.ndarray], fold: Fold, config: TrainConfig, recipe: FeatureRecipe,
     fold_dir: Path, log: Callable[[str], None] = print, resume: bool = False,
@@ -76,7 +86,9 @@ def run_fold(
         model_path, dataset.labels,
         fold_recipe, "int8", {"fold": fold.name, "config": config.to_dict()},
     )
-    rec = Recognizer(model_path)
+    recognizers = {"int8_runtime": Recognizer(model_path)}
+    if config.test_speeds != (1.0,):
+        recognizers["int8_runtime_speeds"] = Recognizer(model_path, speeds=config.test_speeds)
     y_test = labels[fold.test]
     result: dict[str, Any] = {
         "fold": fold.name, "test_speaker": fold.test_speaker,
@@ -89,20 +101,16 @@ def run_fold(
     for mode, stats in test_modes.items():
         x_test = normalised(raw, fold.test, config.normalisation, stats)
         float_pred = predict_probs(fitted.model, x_test).argmax(1)
-        int8_on_features = np.array([rec.model.run(x) for x in x_test]).argmax(1)
-        runtime_pred = []
-        for k, i in enumerate(fold.test):
-            user_rec = rec if mode == "default" else rec.for_speaker(*stats[k])
-            runtime_pred.append(dataset.labels.index(user_rec.predict(dataset.utterances[i].path).label))
+        int8_on_features = np.array([recognizers["int8_runtime"].model.run(x) for x in x_test]).argmax(1)
         result["modes"][mode] = {
             "y_true": y_test.tolist(),
             "float": float_pred.tolist(),
             "int8_features": int8_on_features.tolist(),
-            "int8_runtime": runtime_pred,
+            **{kind: _runtime_predictions(rec, dataset, fold, mode, stats) for kind, rec in recognizers.items()},
             "agreement_int8_float": float(np.mean(int8_on_features == float_pred)),
         }
         summary = {k: metrics.unweighted_accuracy(y_test, np.asarray(v), n_classes)
-                   for k, v in result["modes"][mode].items() if k in ("float", "int8_features", "int8_runtime")}
+                   for k, v in result["modes"][mode].items() if k not in ("y_true", "agreement_int8_float")}
         log(f"{fold.name} [{mode}] UA " + " ".join(f"{k}={v:.3f}" for k, v in summary.items())
             + f" agreement={result['modes'][mode]['agreement_int8_float']:.3f} best_epoch={fitted.best_epoch}")
     return result

@@ -11,7 +11,8 @@ import numpy as np
 from . import metrics
 
 MODELS = {"float": "float32 Keras", "int8_features": "int8 TFLite (centre window)",
-          "int8_runtime": "int8 TFLite via lightser.Recognizer"}
+          "int8_runtime": "int8 TFLite via lightser.Recognizer",
+          "int8_runtime_speeds": "int8 TFLite via lightser.Recognizer, test-time speed averaging"}
 MODE_TEXT = {
     "default": "no enrolment (training-set statistics)",
     "enrolled": "speaker enrolment (the speaker's other unlabelled clips)",
@@ -23,7 +24,7 @@ def pool(folds: Sequence[dict[str, Any]], labels: Sequence[str]) -> dict[str, An
     out: dict[str, Any] = {}
     for mode in folds[0]["modes"]:
         out[mode] = {}
-        for kind in MODELS:
+        for kind in (k for k in MODELS if k in folds[0]["modes"][mode]):
             y_true = np.concatenate([f["modes"][mode]["y_true"] for f in folds])
             y_pred = np.concatenate([f["modes"][mode][kind] for f in folds])
             per_fold = [metrics.unweighted_accuracy(np.asarray(f["modes"][mode]["y_true"]),
@@ -41,6 +42,7 @@ def pool(folds: Sequence[dict[str, Any]], labels: Sequence[str]) -> dict[str, An
 
 
 _SAME_IN_PARTS = ("protocol", "protocol_text", "dataset", "labels", "n_clips", "config", "window_seconds")
+_OPTIONAL_IN_PARTS = ("test_speeds",)  # absent from reports written before it existed
 
 
 def merge(parts: Sequence[dict[str, Any]], command: str) -> dict[str, Any]:
@@ -61,6 +63,7 @@ def merge(parts: Sequence[dict[str, Any]], command: str) -> dict[str, Any]:
     machines = sorted({part["machine"] for part in parts})
     return {
         **{key: first[key] for key in ("title", *_SAME_IN_PARTS)},
+        **{key: first[key] for key in _OPTIONAL_IN_PARTS if key in first},
         "command": command, "merged_from": [part["command"] for part in parts],
         "versions": first["versions"], "machine": " / ".join(machines),
         "wall_minutes": sum(part["wall_minutes"] for part in parts),
@@ -114,10 +117,15 @@ def _markdown(report: dict[str, Any]) -> str:
              *_resumed_note(report["folds"]),
              "| model | test-time normalisation | UA | WA | macro-F1 | per-fold UA mean ± sd |", "|---|---|---|---|---|---|"]
     for mode, kinds in report["pooled"].items():
-        for kind, title in MODELS.items():
+        for kind, title in ((k, t) for k, t in MODELS.items() if k in kinds):
             m = kinds[kind]
             lines.append(f"| {title} | {MODE_TEXT.get(mode, mode)} | {100 * m['ua']:.1f} | {100 * m['wa']:.1f} | "
                          f"{100 * m['macro_f1']:.1f} | {100 * m['fold_ua_mean']:.1f} ± {100 * m['fold_ua_sd']:.1f} |")
+    speeds = report.get("test_speeds", [1.0])
+    if speeds != [1.0]:
+        lines += ["", f"Test-time speed averaging: `Recognizer(speeds=({', '.join(f'{s:g}' for s in speeds)}))` "
+                  "averages the scores of each window played at these speeds (the speeds the model trained at); "
+                  "the plain row uses the default, the window as it is."]
     lines += ["", "int8 vs float on the same held-out features:", ""]
     for mode, kinds in report["pooled"].items():
         lines.append(f"- {MODE_TEXT.get(mode, mode)}: top-1 agreement {100 * kinds['agreement_int8_float']:.1f} %, "

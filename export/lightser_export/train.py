@@ -45,6 +45,11 @@ class TrainConfig:
     # its validation data too, since nothing is chosen on it.
     early_stopping: bool = False
 
+    @property
+    def test_speeds(self) -> tuple[float, ...]:
+        """The speeds the evaluation also scores test-time speed averaging at: 1.0 and each training speed."""
+        return tuple(sorted({1.0, *self.speeds}))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (tuples as lists, as JSON reads them back)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}

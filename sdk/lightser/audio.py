@@ -23,6 +23,7 @@ AudioSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO, np.ndarray]
 
 BLOCK_SAMPLES = 480_000  # samples (all channels) decoded at a time: 10 s of 48 kHz mono, ~2 MB
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000.0, 1_000_000.0  # Hz; beyond them the resampler hangs or crashes
+MIN_SPEED, MAX_SPEED = 0.5, 2.0  # playback speeds for `change_speed`
 MAX_AMPLITUDE = 1e30  # float samples (full scale 1.0) above this would overflow float32 arithmetic
 _INT_SCALES = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -197,3 +198,22 @@ def stream(source: AudioSource, sample_rate: float | None, target_rate: int) -> 
 def read(source: AudioSource, sample_rate: float | None, target_rate: int) -> np.ndarray:
     """The whole of `source` as one mono float32 array at `target_rate` (for clips, not hours)."""
     return np.concatenate([np.zeros(0, np.float32), *stream(source, sample_rate, target_rate)])
+
+
+def check_speeds(speeds: object, name: str = "speeds") -> tuple[float, ...]:
+    """`speeds` as a tuple of floats, or `InvalidArgumentError` unless it is a non-empty list or
+    tuple of real numbers in [MIN_SPEED, MAX_SPEED]."""
+    valid = isinstance(speeds, (list, tuple)) and len(speeds) > 0 and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and MIN_SPEED <= v <= MAX_SPEED for v in speeds
+    )
+    if not valid:
+        raise InvalidArgumentError(
+            f"{name}={speeds!r}: expected a non-empty list or tuple of speeds in [{MIN_SPEED}, {MAX_SPEED}]"
+        )
+    return tuple(float(v) for v in speeds)  # type: ignore[union-attr]
+
+
+def change_speed(x: np.ndarray, speed: float, sample_rate: int) -> np.ndarray:
+    """`x` played `speed` times as fast: tempo, pitch and formants all scale by `speed`,
+    roughly as they differ between speakers (Ko et al., Interspeech 2015)."""
+    return x if speed == 1.0 else read(x, sample_rate * speed, sample_rate)

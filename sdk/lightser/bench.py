@@ -33,13 +33,13 @@ STAGES = ("decode", "resample", "features", "inference", "end_to_end")
 PERCENTILES = (50, 90, 99)
 _MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
-# Run in a fresh interpreter: argv = model, backend, threads, audio file.
+# Run in a fresh interpreter: argv = model, backend, threads, audio file, speeds (JSON list).
 _COLD_START = """
 import json, sys, time
 started = time.perf_counter()
 from lightser import Recognizer
 imported = time.perf_counter()
-rec = Recognizer(sys.argv[1], backend=sys.argv[2], num_threads=int(sys.argv[3]))
+rec = Recognizer(sys.argv[1], backend=sys.argv[2], num_threads=int(sys.argv[3]), speeds=json.loads(sys.argv[5]))
 loaded = time.perf_counter()
 rec.predict(sys.argv[4])
 done = time.perf_counter()
@@ -95,7 +95,7 @@ def stage_calls(rec: Recognizer, clip: dict[str, Any]) -> dict[str, Callable[[],
 
     decode: the file bytes to mono float32 at their own rate; resample: to the model's
     rate; features: MFCCs of one window; inference: `Model.run`; end_to_end:
-    `Recognizer.predict` on the file bytes (every window, silence gate included).
+    `Recognizer.predict` on the file bytes (every window at every test speed, silence gate included).
     """
     recipe = rec.recipe
     decoded = audio.read(clip["data"], None, clip["sample_rate"])
@@ -221,7 +221,9 @@ def pin(cpus: Sequence[int]) -> None:
         raise InvalidArgumentError(f"--cpus {list(cpus)}: cannot pin to these cores ({exc})") from exc
 
 
-def cold_start(model: Path, backend: str, threads: int, clip: dict[str, Any]) -> dict[str, Any]:
+def cold_start(
+    model: Path, backend: str, threads: int, clip: dict[str, Any], speeds: Sequence[float] = (1.0,)
+) -> dict[str, Any]:
     """Import + load + first prediction, timed inside a fresh Python process.
 
     process_s adds the interpreter's own start-up, timed from outside. The file
@@ -230,7 +232,8 @@ def cold_start(model: Path, backend: str, threads: int, clip: dict[str, Any]) ->
     with tempfile.TemporaryDirectory() as tmp:
         clip_path = Path(tmp) / "clip.wav"
         clip_path.write_bytes(clip["data"])
-        command = [sys.executable, "-c", _COLD_START, str(model), backend, str(threads), str(clip_path)]
+        command = [sys.executable, "-c", _COLD_START, str(model), backend, str(threads), str(clip_path),
+                   json.dumps(list(speeds))]
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True)
         process_s = time.perf_counter() - started
@@ -286,12 +289,14 @@ def run_bench(
     runs: int = 200,
     warmup: int = 20,
     threads: Sequence[int] = (1,),
+    speeds: Sequence[float] = (1.0,),
 ) -> dict[str, Any]:
     """Every figure of the report as a JSON-ready dict: device, model size (bytes, parameters,
     MACs, activations), input, per-stage latency for each thread count, cold start, peak RSS.
 
     audio_path: the input clip (default: synthetic, see `load_clip`); runs/warmup: timed and
-    untimed rounds per thread count; threads: interpreter thread counts to sweep.
+    untimed rounds per thread count; threads: interpreter thread counts to sweep;
+    speeds: the Recognizer's test-time speeds.
     """
     if runs < 1 or warmup < 0 or not threads or min(threads) < 1:
         raise InvalidArgumentError(
@@ -302,10 +307,10 @@ def run_bench(
     latency = []
     try:
         for n in threads:
-            rec = Recognizer(model, backend=backend, num_threads=n)
+            rec = Recognizer(model, backend=backend, num_threads=n, speeds=speeds)
             latency.append(_latency(rec, clip, runs, warmup, lambda: progress.step(f"{n} thread(s)")))
         interpreter = rec.model.backend.interpreter(rec.model.path.read_bytes(), 1)
-        cold = cold_start(rec.model.path, rec.model.backend.name, threads[0], clip)
+        cold = cold_start(rec.model.path, rec.model.backend.name, threads[0], clip, speeds)
         progress.step("cold start")
     finally:
         progress.close()
@@ -317,7 +322,8 @@ def run_bench(
         "model": {"path": str(rec.model.path), "name": meta.name, "quantization": meta.quantization,
                   "size_bytes": rec.model.size_bytes, **graph_stats(interpreter)},
         "input": {"name": clip["name"], "seconds": clip["seconds"], "sample_rate": clip["sample_rate"],
-                  "windows": len(rec.predict_segments(clip["data"])), "model_rate": rec.recipe.sample_rate},
+                  "windows": len(rec.predict_segments(clip["data"])), "model_rate": rec.recipe.sample_rate,
+                  "speeds": list(rec.speeds)},
         "settings": {"runs": runs, "warmup": warmup, "threads": list(threads), "cpus_allowed": allowed_cpus()},
         "latency": latency,
         "cold_start": cold,
@@ -345,7 +351,8 @@ def _facts(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("model", f"{m['path']} ({m['quantization']})"),
         ("size", f"{m['size_bytes']:,} bytes, {m['parameters']:,} parameters, {m['macs'] / 1e6:.1f} M MACs per window, "
                  f"activations {m['activation_bytes'] / 1024:.0f} KiB before buffer sharing"),
-        ("input", f"{i['name']}, {i['seconds']:.2f} s, {i['windows']} window(s), decoded from memory"),
+        ("input", f"{i['name']}, {i['seconds']:.2f} s, {i['windows']} window(s) at test speed(s) "
+                  f"{', '.join(f'{v:g}' for v in i['speeds'])}, decoded from memory"),
         ("runs", f"{report['settings']['runs']} after {report['settings']['warmup']} warm-up"),
         ("cold start", f"{c['total_s']:.3f} s (import {c['import_s']:.3f} + load {c['load_s']:.3f} + first prediction "
                        f"{c['first_prediction_s']:.3f}); whole process {c['process_s']:.3f} s, "
@@ -385,6 +392,16 @@ def int_list(text: str) -> list[int]:
     return values
 
 
+def speed_list(text: str) -> list[float]:
+    """Parse "0.9,1,1.1" (argparse type): test-time speeds."""
+    try:
+        return list(audio.check_speeds([float(part) for part in text.split(",")]))
+    except (ValueError, InvalidArgumentError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected comma-separated speeds in [{audio.MIN_SPEED}, {audio.MAX_SPEED}], e.g. 0.9,1,1.1"
+        ) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The bench options (besides --model and --backend)."""
     parser.add_argument("--audio", metavar="FILE", help="input clip (default: synthetic 3 s voiced WAV at 48 kHz)")
@@ -394,6 +411,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpus", type=int_list, metavar="C,C", help="pin to these cores first, e.g. 0 (a one-core budget)")
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
     parser.add_argument("--markdown", metavar="FILE", help="write the report as Markdown")
+    parser.add_argument("--speeds", type=speed_list, default=[1.0], metavar="S,S",
+                        help="test-time speed averaging, e.g. 0.9,1,1.1 (default 1: none)")
 
 
 def _unpinned_argv(args: argparse.Namespace) -> list[str]:
@@ -403,6 +422,7 @@ def _unpinned_argv(args: argparse.Namespace) -> list[str]:
     for option in ("model", "audio", "json", "markdown"):
         if getattr(args, option) is not None:
             argv += [f"--{option}", getattr(args, option)]
+    argv += ["--speeds", ",".join(f"{v:g}" for v in args.speeds)]
     return argv
 
 
@@ -413,7 +433,7 @@ def run(args: argparse.Namespace) -> int:
     if args.cpus:
         pin(args.cpus)
         return subprocess.run([sys.executable, "-m", "lightser.cli", *_unpinned_argv(args)]).returncode
-    report = run_bench(args.model, args.backend, args.audio, args.runs, args.warmup, args.threads)
+    report = run_bench(args.model, args.backend, args.audio, args.runs, args.warmup, args.threads, args.speeds)
     print(text_report(report), end="")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")

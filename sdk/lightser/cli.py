@@ -44,7 +44,8 @@ def _predict_one(rec: Recognizer, path: str, args: argparse.Namespace) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    rec = Recognizer(args.model, backend=args.backend, num_threads=args.threads, silence_db=args.silence_db)
+    rec = Recognizer(args.model, backend=args.backend, num_threads=args.threads, silence_db=args.silence_db,
+                     speeds=args.speeds)
     if args.enrol:
         rec = rec.for_speaker(*rec.speaker_stats(args.enrol))
     failed = 0
@@ -101,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     pred.add_argument("--segments", action="store_true", help="one line per window (the timeline)")
     pred.add_argument("--threads", type=int, default=None, help="interpreter threads")
     pred.add_argument("--silence-db", type=float, default=-50.0, help="silence gate in dBFS (default -50)")
+    pred.add_argument("--speeds", type=bench.speed_list, default=[1.0], metavar="S,S",
+                      help="test-time speed averaging: average the scores of each window played at these "
+                           "speeds, e.g. 0.9,1,1.1 (about 3 times the cost; default 1: none)")
     pred.add_argument("--enrol", nargs="+", metavar="CLIP",
                       help="unlabelled clips of the one speaker in FILEs: standardise with that speaker's "
                            "statistics (models trained with per-speaker normalisation only)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import numbers
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -30,6 +30,10 @@ class Recognizer:
     silence_db: windows whose loudest 10 % of 64 ms frames stay below this RMS level
         (dBFS; full scale = 1.0, or the integer type's range) are silence and not
         classified. None classifies everything.
+    speeds: test-time speed averaging: each window is played at each of these speeds and
+        the scores averaged. The default, (1.0,), classifies it as it is. The bundled
+        model trained at 0.9, 1.0 and 1.1; (0.9, 1.0, 1.1) scored 1.3 points more UA
+        in its evaluation, at about 3 times the cost.
     """
 
     def __init__(
@@ -40,6 +44,7 @@ class Recognizer:
         num_threads: int | None = None,
         hop_seconds: float | None = None,
         silence_db: float | None = SILENCE_DB,
+        speeds: Sequence[float] = (1.0,),
     ) -> None:
         self.model = Model(model, backend=backend, num_threads=num_threads)
         self.recipe = self.model.metadata.recipe
@@ -55,6 +60,7 @@ class Recognizer:
             raise InvalidArgumentError(f"silence_db={silence_db!r}: expected a finite number or None")
         self.hop_seconds = float(hop)
         self.silence_db = None if silence_db is None else float(silence_db)
+        self.speeds = audio.check_speeds(speeds)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -83,10 +89,14 @@ class Recognizer:
         return windows.is_speech(samples, self.silence_db, frame)
 
     def _classify(self, samples: np.ndarray) -> np.ndarray | None:
-        """Class probabilities of one window, or None if it is silence."""
+        """Class probabilities of one window (averaged over `speeds`), or None if it is silence."""
         if not self._is_speech(samples):
             return None
-        return self.model.run(features.extract(samples, self.recipe))
+        rate = self.recipe.sample_rate
+        return np.mean(
+            [self.model.run(features.extract(audio.change_speed(samples, s, rate), self.recipe)) for s in self.speeds],
+            axis=0,
+        )
 
     def iter_segments(
         self,
