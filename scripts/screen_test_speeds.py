@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from lightser import Recognizer
-from lightser_export.datasets import load_emodb
+from lightser_export.datasets import Dataset, load_emodb
 from lightser_export.metrics import unweighted_accuracy
 
 SPEEDS = (0.9, 0.95, 1.0, 1.05, 1.1)
@@ -26,9 +26,8 @@ SETS = {"1.0 (none)": (1.0,), "0.95, 1.0, 1.05": (0.95, 1.0, 1.05),
         "0.9, 1.0, 1.1 (the training speeds)": (0.9, 1.0, 1.1), "all five": SPEEDS}
 
 
-def scores_by_speed(run: Path, root: Path) -> tuple[dict[float, np.ndarray], np.ndarray, np.ndarray]:
-    """speed -> (clips, classes) scores of each clip by its own fold's model; labels; speakers."""
-    dataset = load_emodb(root)
+def scores_by_speed(run: Path, dataset: Dataset) -> dict[float, np.ndarray]:
+    """speed -> (clips, classes) scores of each clip by its own fold's model."""
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     out = {speed: np.zeros((len(speakers), len(dataset.labels))) for speed in SPEEDS}
     for speaker in sorted(set(speakers)):
@@ -37,12 +36,14 @@ def scores_by_speed(run: Path, root: Path) -> tuple[dict[float, np.ndarray], np.
             rec = Recognizer(model, speeds=(speed,))
             for i in np.flatnonzero(speakers == speaker):
                 out[speed][i] = list(rec.predict(dataset.utterances[i].path).scores.values())
-    return out, np.asarray(dataset.label_indices()), speakers
+    return out
 
 
-def screen(run: Path, root: Path) -> list[str]:
+def screen(run: Path, dataset: Dataset) -> list[str]:
     """Markdown lines: per-set pooled and per-fold UA, then the nested check."""
-    by_speed, labels, speakers = scores_by_speed(run, root)
+    by_speed = scores_by_speed(run, dataset)
+    labels = np.asarray(dataset.label_indices())
+    speakers = np.asarray([u.speaker for u in dataset.utterances])
     n_classes, order = by_speed[1.0].shape[1], sorted(set(speakers))
     preds = {name: np.mean([by_speed[s] for s in speeds], axis=0).argmax(1) for name, speeds in SETS.items()}
     fold_ua = {name: {s: unweighted_accuracy(labels[speakers == s], p[speakers == s], n_classes) for s in order}
@@ -71,8 +72,9 @@ def main() -> None:
     lines = ["# Test-time speed sets on LOSO fold models (int8 via lightser.Recognizer)", "",
              "Command: `python scripts/screen_test_speeds.py " + " ".join(str(r) for r in args.runs)
              + f" --out {args.out}`", ""]
+    dataset = load_emodb(args.data)
     for run in args.runs:
-        lines += screen(run, args.data)
+        lines += screen(run, dataset)
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
 

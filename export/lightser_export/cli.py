@@ -54,14 +54,15 @@ def _boolean(text: str) -> bool:
 
 
 def _speeds(text: str) -> tuple[float, ...]:
-    """An argparse type: comma-separated speed factors between 0.5 and 2, or '' for none."""
+    """An argparse type: comma-separated speed factors (the runtime's range), or '' for none."""
+    from lightser.audio import check_speeds
+    from lightser.errors import InvalidArgumentError
+
     try:
         values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not all(0.5 <= v <= 2.0 for v in values):
-        raise argparse.ArgumentTypeError(f"expected speeds between 0.5 and 2, got {text!r}")
-    return values
+        return check_speeds(values) if values else values
+    except (ValueError, InvalidArgumentError):
+        raise argparse.ArgumentTypeError(f"expected comma-separated speeds between 0.5 and 2, got {text!r}") from None
 
 
 def _add_training_options(p: argparse.ArgumentParser) -> None:

@@ -200,7 +200,7 @@ def read(source: AudioSource, sample_rate: float | None, target_rate: int) -> np
     return np.concatenate([np.zeros(0, np.float32), *stream(source, sample_rate, target_rate)])
 
 
-def check_speeds(speeds: object, name: str = "speeds") -> tuple[float, ...]:
+def check_speeds(speeds: object) -> tuple[float, ...]:
     """`speeds` as a tuple of floats, or `InvalidArgumentError` unless it is a non-empty list or
     tuple of real numbers in [MIN_SPEED, MAX_SPEED]."""
     valid = isinstance(speeds, (list, tuple)) and len(speeds) > 0 and all(
@@ -208,7 +208,7 @@ def check_speeds(speeds: object, name: str = "speeds") -> tuple[float, ...]:
     )
     if not valid:
         raise InvalidArgumentError(
-            f"{name}={speeds!r}: expected a non-empty list or tuple of speeds in [{MIN_SPEED}, {MAX_SPEED}]"
+            f"speeds={speeds!r}: expected a non-empty list or tuple of speeds in [{MIN_SPEED}, {MAX_SPEED}]"
         )
     return tuple(float(v) for v in speeds)  # type: ignore[union-attr]
 
