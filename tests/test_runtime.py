@@ -239,6 +239,7 @@ def test_speed_perturbation_scales_duration_and_pitch():
     for speed in (0.9, 1.1):
         played = audio.change_speed(tone, speed, 16000)
         assert abs(len(played) - 16000 / speed) <= 2
+        assert np.array_equal(played, audio.read(tone, 16000 * speed, 16000)), "the same as streaming it"
         peak_hz = np.argmax(np.abs(np.fft.rfft(played))) * 16000 / len(played)
         assert peak_hz == pytest.approx(200 * speed, abs=2)
     assert np.array_equal(tone, kept), "the input is not modified"
