@@ -86,6 +86,8 @@ def train_inputs(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray, normal
 
 def training_set(raws: Sequence[np.ndarray], speakers: np.ndarray, labels: np.ndarray, rows: np.ndarray,
                  normalisation: str, global_stats: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and labels of `rows` in every copy of the features (as recorded, then each speed)."""
+    """Inputs and labels of `rows` in every copy of the features (as recorded, then each speed).
+    Global statistics are the recorded clips'; per-speaker ones come from each copy itself, since
+    a sped-up speaker is a new voice, standardised with its own statistics as enrolment would."""
     x = np.concatenate([train_inputs(raw, speakers, rows, normalisation, global_stats) for raw in raws])
     return x, np.tile(labels[rows], len(raws))
