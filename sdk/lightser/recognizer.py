@@ -33,7 +33,8 @@ class Recognizer:
     speeds: test-time speed averaging: each window is played at each of these speeds and
         the scores averaged. The default, (1.0,), classifies it as it is. The bundled
         model trained at 0.9, 1.0 and 1.1; (0.9, 1.0, 1.1) scored 1.3 points more UA
-        in its evaluation, at about 3 times the cost.
+        in its evaluation, at about 3 times the cost. Not for `for_speaker`: enrolment
+        statistics describe the voice as recorded, not sped up.
     """
 
     def __init__(
