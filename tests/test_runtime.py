@@ -156,6 +156,8 @@ def test_speaker_enrolment(recognizer, speaker_recognizer):
     _check(enrolled.predict(voiced(2.0), sample_rate=16000), speaker_model.labels)
     with pytest.raises(InvalidArgumentError):
         speaker_model.for_speaker(np.zeros(3), np.ones(3))
+    with pytest.raises(InvalidArgumentError, match="cannot be combined with enrolment"):
+        Recognizer(speaker_model.model.path, speeds=(0.9, 1.0, 1.1)).for_speaker(mean, std)
 
 
 def test_import_and_predict_never_load_tensorflow(tmp_path):
@@ -215,6 +217,10 @@ def test_cli_enrol(tmp_path):
         errors = [line for line in err.splitlines() if line.startswith("lightser:")]
         assert code == 2 and out == "" and len(errors) == 1
         assert "not per speaker" in errors[0] and bundled_models("speaker")[0] in errors[0]
+    code, out, err = run_lightser("predict", str(clips[0]), "--enrol", str(clips[1]), "--speeds", "0.9,1,1.1",
+                                  "--model", bundled_models("speaker")[0])
+    errors = [line for line in err.splitlines() if line.startswith("lightser:")]
+    assert code == 2 and out == "" and len(errors) == 1 and "cannot be combined with enrolment" in errors[0]
 
 
 def test_bundled_names_ignore_files_of_the_same_name_in_the_working_directory(tmp_path, monkeypatch):

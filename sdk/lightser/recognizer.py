@@ -33,8 +33,8 @@ class Recognizer:
     speeds: test-time speed averaging: each window is played at each of these speeds and
         the scores averaged. The default, (1.0,), classifies it as it is. The bundled
         model trained at 0.9, 1.0 and 1.1; (0.9, 1.0, 1.1) scored 1.3 points more UA
-        in its evaluation, at about 3 times the cost. Not for `for_speaker`: enrolment
-        statistics describe the voice as recorded, not sped up.
+        in its evaluation, at about 3 times the cost. Not combined with `for_speaker`:
+        enrolment statistics describe the voice as recorded, not sped up.
     """
 
     def __init__(
@@ -180,6 +180,11 @@ class Recognizer:
                 f"for_speaker: model {self.model.metadata.name!r} was trained with "
                 f"normalisation={self.recipe.normalisation!r}, not per speaker; bundled models "
                 f"for enrolment: {', '.join(bundled_models('speaker')) or 'none'}"
+            )
+        if self.speeds != (1.0,):
+            raise InvalidArgumentError(
+                f"for_speaker: speeds={self.speeds} cannot be combined with enrolment (the statistics "
+                "describe the voice as recorded, not sped up); use speeds=(1.0,)"
             )
         clone = copy.copy(self)
         try:
