@@ -22,7 +22,7 @@ VARIANTS = ("int8", "float32", "float16", "dynamic-range", SPEAKER_VARIANT)
 MODELS = ROOT / "models"
 WEIGHTS = ROOT / "runs" / "fit-emodb" / "best.weights.h5"
 REPORT = ROOT / "reports" / "emodb-loso-speed-h200.json"
-SPEAKER_REPORT = ROOT / "reports" / "emodb-loso-fixed.json"
+SPEAKER_REPORT = ROOT / "reports" / "emodb-loso-speaker-speed.json"
 # report model kind whose pooled UA belongs to each variant, and what it is
 UA_KINDS = {"int8": ("int8_runtime", "int8 TFLite through lightser.Recognizer"),
             "float32": ("float", "Keras float32: the same network as the float32 TFLite model")}
