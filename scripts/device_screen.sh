@@ -4,9 +4,11 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH=/tmp/site:export:sdk:scripts KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1 TQDM_DISABLE=1
 nvidia-smi -L; python3 -c "import jax, keras; print(jax.__version__, keras.__version__, jax.devices())"
 mkdir -p /tmp/screen
-for r in global speed speed-14ep utterance-mean utterance speed-utterance-mean; do
-  for s in 0 1; do
-    timeout 500 python3 scripts/screen_recipes.py run --recipe $r --seed $s --out /tmp/screen > /tmp/screen/$r-$s.log 2>&1 &
+# RECIPES and SEEDS choose the runs (all at once); the first screen ran
+# RECIPES="global speed speed-14ep utterance-mean utterance speed-utterance-mean" with SEEDS="0 1".
+for r in ${RECIPES:-speed speed-wide speed-60ep speed-focal}; do
+  for s in ${SEEDS:-0 1}; do
+    timeout ${LIMIT:-500} python3 scripts/screen_recipes.py run --recipe $r --seed $s --out /tmp/screen > /tmp/screen/$r-$s.log 2>&1 &
   done
 done
 wait

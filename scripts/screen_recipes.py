@@ -36,7 +36,6 @@ from lightser_export.folds import loso_folds
 from lightser_export.metrics import unweighted_accuracy
 from lightser_export.train import TrainConfig, fit, predict_probs
 
-SPEEDS = TrainConfig().speeds
 FOLD_LINE = re.compile(r"^(\S+) seed=(\d+) speaker-(\S+) UA=([\d.]+) ")
 
 
@@ -80,7 +79,11 @@ RECIPES = {
     "utterance-mean": Recipe(TrainConfig(speeds=()), utterance_mean_removed),
     "utterance": Recipe(TrainConfig(speeds=()), utterance_standardised),
     "speed-utterance-mean": Recipe(TrainConfig(), utterance_mean_removed),
+    "speed-wide": Recipe(TrainConfig(speeds=(0.8, 0.9, 1.1, 1.2))),
+    "speed-60ep": Recipe(TrainConfig(epochs=60)),
+    "speed-focal": Recipe(TrainConfig(loss="focal")),
 }
+SPEEDS = tuple(sorted({s for recipe in RECIPES.values() for s in recipe.config.speeds}))
 
 
 def run(data: Path, name: str, seed: int, out: Path) -> dict:
