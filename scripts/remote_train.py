@@ -1,26 +1,30 @@
-"""Train the weights of `lightser-train eval` (EMO-DB, LOSO) and `fit` on another machine, on any Keras backend.
+"""Train the weights of `lightser-train eval` (LOSO) and `fit` on another machine, on any Keras backend.
 
 For a machine with a GPU but no TensorFlow or audio (e.g. JAX there). Exporting and scoring stay here:
 
-    python scripts/remote_train.py pack --out .remote/emodb.npz           # here
+    python scripts/remote_train.py pack --out .remote/emodb.npz           # here; takes lightser-train's options
     KERAS_BACKEND=jax python scripts/remote_train.py train --data .remote/emodb.npz \\
         --job speaker-03 --run-dir RUNS/emodb-loso-speed-h200/speaker-03  # there, one job per fold, and "all"
     lightser-train eval --runs RUNS --out reports/emodb-loso-speed-h200 --resume   # here, with RUNS copied back
     lightser-train fit --runs RUNS --name emodb --resume                            # ("all" saved in RUNS/fit-emodb)
 
-`pack` stores the raw features and the standardisation statistics exactly as those commands compute them
-here, so the training data, and so the fingerprint that `--resume` checks, are identical byte for byte:
-`--resume` reuses the weights only then, and otherwise trains again. The default training config only.
+`pack` takes the dataset and training options of `lightser-train` (e.g. `--normalisation speaker`) and
+stores the config with the raw features and the standardisation statistics, exactly as those commands
+compute them here, so the training data, and so the fingerprint that `--resume` checks, are identical byte
+for byte: `--resume` reuses the weights only then, and otherwise trains again. Give `eval` and `fit` the
+same options as `pack`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
 
 from lightser.features import frame_stats
+from lightser_export.cli import add_training_options, setup
 from lightser_export.featurize import training_set
 from lightser_export.folds import loso_folds
 from lightser_export.train import TrainConfig, fit
@@ -28,14 +32,9 @@ from lightser_export.train import TrainConfig, fit
 ALL = "all"  # the job that trains on every clip, as `lightser-train fit` does
 
 
-def pack(root: Path, cache: Path, out: Path) -> None:
-    """Raw features (as recorded, then each default speed), labels, speakers, and per-job rows and statistics."""
-    from lightser.features import FeatureRecipe
-    from lightser_export.datasets import load_emodb
-    from lightser_export.featurize import dataset_features
-
-    dataset, recipe, config = load_emodb(root), FeatureRecipe(), TrainConfig()
-    raws = np.stack([dataset_features(dataset, recipe, cache, speed) for speed in (1.0, *config.speeds)])
+def pack(args: argparse.Namespace, out: Path) -> None:
+    """The config, raw features (as recorded, then each speed), labels, speakers, and per-job rows and statistics."""
+    config, _, dataset, raws = setup(args)
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     jobs = {fold.name: fold.fit_rows(config.early_stopping)[0] for fold in loso_folds(speakers.tolist())}
     jobs[ALL] = np.arange(len(speakers))
@@ -44,14 +43,15 @@ def pack(root: Path, cache: Path, out: Path) -> None:
         arrays[f"rows/{name}"] = rows
         arrays[f"mean/{name}"], arrays[f"std/{name}"] = frame_stats(raws[0][rows])
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, raws=raws, labels=np.asarray(dataset.label_indices()), speakers=speakers,
-             n_classes=len(dataset.labels), **arrays)
+    np.savez(out, raws=np.stack(raws), labels=np.asarray(dataset.label_indices()), speakers=speakers,
+             n_classes=len(dataset.labels), config=json.dumps(config.to_dict()), **arrays)
 
 
 def train(data: Path, job: str, run_dir: Path) -> None:
-    """Train one job with the default config and save it in `run_dir` as `fit` does."""
+    """Train one job with the packed config and save it in `run_dir` as `fit` does."""
     store = np.load(data)
-    config = TrainConfig()
+    fields = json.loads(str(store["config"]))
+    config = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
     x, y = training_set(list(store["raws"]), store["speakers"], store["labels"], store[f"rows/{job}"],
                         config.normalisation, (store[f"mean/{job}"], store[f"std/{job}"]))
     fitted = fit(x, y, int(store["n_classes"]), config, run_dir=run_dir, desc=job)
@@ -61,17 +61,18 @@ def train(data: Path, job: str, run_dir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("pack", help="features and statistics for the jobs, into one .npz")
-    p.add_argument("--data", default="../shared/data/emodb", type=Path)
-    p.add_argument("--cache", default=".cache/features", type=Path)
+    p = sub.add_parser("pack", help="config, features and statistics for the jobs, into one .npz")
+    add_training_options(p, resume=False)
     p.add_argument("--out", default=".remote/emodb.npz", type=Path)
     t = sub.add_parser("train", help="train one job (a LOSO fold name, or 'all')")
     t.add_argument("--data", default=".remote/emodb.npz", type=Path)
     t.add_argument("--job", required=True)
     t.add_argument("--run-dir", required=True, type=Path)
     args = parser.parse_args()
+    if args.command == "pack" and args.early_stopping:
+        parser.error("pack: --early-stopping false only (jobs train without a validation speaker)")
     if args.command == "pack":
-        pack(args.data, args.cache, args.out)
+        pack(args, args.out)
     else:
         train(args.data, args.job, args.run_dir)
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
-from conftest import voiced
+from conftest import ROOT, voiced
 
 pytest.importorskip("tensorflow", reason="training tests need the export extra")
 pytestmark = pytest.mark.tensorflow
@@ -172,6 +174,28 @@ def test_loso_without_early_stopping_trains_on_every_other_speaker(tiny_manifest
     assert fold["n_train"] == sum(s != "03" for s in speakers) and fold["n_test"] == speakers.count("03")
     assert fold["val_speaker"] is None and fold["best_epoch"] == 2
     assert "nothing is chosen on held-out data" in report["protocol_text"]
+
+
+def test_weights_trained_from_a_remote_pack_are_reused_by_eval(tiny_manifest, tmp_path):
+    """scripts/remote_train.py packs the training data with a non-default config; a job trained
+    from the pack has the fingerprint that `eval --resume` computes here, so it is reused."""
+    options = ["--dataset", "manifest", "--data", str(tiny_manifest), "--cache", str(tmp_path / "cache"),
+               "--epochs", "1", "--normalisation", "speaker", "--speeds", "1.1"]
+    script, pack = [sys.executable, str(ROOT / "scripts" / "remote_train.py")], tmp_path / "pack.npz"
+    fold_dir = tmp_path / "runs" / "remote" / "speaker-03"
+    for command in (["pack", *options, "--out", str(pack)],
+                    ["train", "--data", str(pack), "--job", "speaker-03", "--run-dir", str(fold_dir)]):
+        done = subprocess.run([*script, *command], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    trained = (fold_dir / "best.weights.h5").stat().st_mtime_ns
+    stem = tmp_path / "remote"
+    assert cli.main(["eval", *options, "--only", "03", "--out", str(stem), "--runs", str(tmp_path / "runs"),
+                     "--resume"]) == 0
+    assert json.loads(stem.with_suffix(".json").read_text())["folds"][0]["resumed"] is True
+    assert (fold_dir / "best.weights.h5").stat().st_mtime_ns == trained
+    refused = subprocess.run([*script, "pack", *options, "--early-stopping", "true", "--out", str(pack)],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "--early-stopping false only" in refused.stderr
 
 
 def test_resume_reuses_weights_only_for_the_same_config_and_data(tiny_manifest, tmp_path):

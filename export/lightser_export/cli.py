@@ -65,7 +65,8 @@ def _speeds(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated speeds between 0.5 and 2, got {text!r}") from None
 
 
-def _add_training_options(p: argparse.ArgumentParser) -> None:
+def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> None:
+    """The dataset, feature-cache and `TrainConfig` options (and `--resume`) that `setup` reads."""
     from .train import TrainConfig
 
     p.add_argument("--dataset", default="emodb", choices=("emodb", "iemocap", "manifest"))
@@ -73,9 +74,10 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scope", default="improvised", choices=("improvised", "all"), help="IEMOCAP only")
     p.add_argument("--window", type=float, default=3.0, help="window in seconds (paper: 3, or 7 for IEMOCAP)")
     p.add_argument("--cache", default=".cache/features", help="feature cache folder ('' disables)")
-    p.add_argument("--resume", action="store_true",
-                   help="reuse saved weights in the runs folder when their config and training data match, "
-                        "so an interrupted run continues and a finished one re-exports without retraining")
+    if resume:
+        p.add_argument("--resume", action="store_true",
+                       help="reuse saved weights in the runs folder when their config and training data match, "
+                            "so an interrupted run continues and a finished one re-exports without retraining")
     defaults = TrainConfig()
     for field in dataclasses.fields(TrainConfig):
         value = getattr(defaults, field.name)
@@ -89,7 +91,7 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, type=type(value), default=value, help=f"default {value}")
 
 
-def _setup(args: argparse.Namespace) -> tuple[Any, Any, Any, list[Any]]:
+def setup(args: argparse.Namespace) -> tuple[Any, Any, Any, list[Any]]:
     """Config, feature recipe, dataset, and raw features as recorded then at each of config.speeds."""
     from lightser.features import FeatureRecipe
 
@@ -108,7 +110,7 @@ def _setup(args: argparse.Namespace) -> tuple[Any, Any, Any, list[Any]]:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from . import folds, protocols, report
 
-    config, recipe, dataset, raws = _setup(args)
+    config, recipe, dataset, raws = setup(args)
     speakers = [u.speaker for u in dataset.utterances]
     if args.protocol == "loso":
         splits = folds.loso_folds(speakers)
@@ -161,7 +163,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from .featurize import training_set
     from .train import fit, predict_probs
 
-    config, recipe, dataset, raws = _setup(args)
+    config, recipe, dataset, raws = setup(args)
     rows = np.arange(len(raws[0]))
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     global_stats = frame_stats(raws[0])
@@ -245,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--out", default="reports/emodb-loso", help="report path without extension")
     ev.add_argument("--only", help="run a subset of folds: comma-separated test speakers or fold names (fold-01, ...)")
     ev.add_argument("--runs", default="runs", help="folder for per-fold weights, history and models")
-    _add_training_options(ev)
+    add_training_options(ev)
     ev.set_defaults(run=_cmd_eval)
     ft = sub.add_parser("fit", help="train on every speaker and export .tflite models with metadata")
     ft.add_argument("--out", default="models")
@@ -253,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ft.add_argument("--variants", default="int8,float32")
     ft.add_argument("--epochs-final", type=int, default=0, help="epochs (default: --epochs)")
     ft.add_argument("--runs", default="runs")
-    _add_training_options(ft)
+    add_training_options(ft)
     ft.set_defaults(run=_cmd_fit)
     mg = sub.add_parser("merge", help="pool eval reports of disjoint fold subsets (--only) of one recipe into one")
     mg.add_argument("reports", nargs="+", help="eval report JSON files")
