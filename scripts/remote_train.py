@@ -50,6 +50,8 @@ def pack(args: argparse.Namespace, out: Path) -> None:
 def train(data: Path, job: str, run_dir: Path) -> None:
     """Train one job with the packed config and save it in `run_dir` as `fit` does."""
     store = np.load(data)
+    if "config" not in store.files:
+        raise SystemExit(f"{data}: packed by an older remote_train.py, without its config; pack it again")
     fields = json.loads(str(store["config"]))
     config = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
     x, y = training_set(list(store["raws"]), store["speakers"], store["labels"], store[f"rows/{job}"],

@@ -156,8 +156,10 @@ def test_speaker_enrolment(recognizer, speaker_recognizer):
     _check(enrolled.predict(voiced(2.0), sample_rate=16000), speaker_model.labels)
     with pytest.raises(InvalidArgumentError):
         speaker_model.for_speaker(np.zeros(3), np.ones(3))
-    with pytest.raises(InvalidArgumentError, match="cannot be combined with enrolment"):
-        Recognizer(speaker_model.model.path, speeds=(0.9, 1.0, 1.1)).for_speaker(mean, std)
+    averaging = Recognizer(speaker_model.model.path, speeds=(0.9, 1.0, 1.1))
+    for refused in (lambda: averaging.for_speaker(mean, std), lambda: averaging.speaker_stats([voiced(3.0)], 16000)):
+        with pytest.raises(InvalidArgumentError, match="cannot be combined with enrolment"):
+            refused()
 
 
 def test_import_and_predict_never_load_tensorflow(tmp_path):

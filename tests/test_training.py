@@ -313,6 +313,10 @@ def test_merge_pools_disjoint_fold_subsets_and_refuses_mixtures(tmp_path):
         rep.merge([a, _fake_report(["speaker-08"], seed=1)], "merge")
     with pytest.raises(ValueError, match="speaker-03"):
         rep.merge([a, a], "merge")
+    rescored = _fake_report(["speaker-08"])
+    rescored["folds"][0]["modes"]["default"]["int8_runtime_speeds"] = rescored["folds"][0]["modes"]["default"]["float"]
+    with pytest.raises(ValueError, match="different model kinds"):
+        rep.merge([a, rescored], "merge")
     paths = []
     for name, part in (("a", a), ("b", _fake_report(["speaker-08"], seed=1))):
         paths.append(tmp_path / f"{name}.json")

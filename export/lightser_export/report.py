@@ -48,7 +48,8 @@ _OPTIONAL_IN_PARTS = ("test_speeds",)  # absent from reports written before it e
 def merge(parts: Sequence[dict[str, Any]], command: str) -> dict[str, Any]:
     """One report from reports of disjoint fold subsets of the same recipe (`eval --only`).
 
-    Refuses parts that differ in protocol, data or training config, or that repeat a fold.
+    Refuses parts that differ in protocol, data or training config, that were scored with
+    different model kinds (by different versions of `eval`), or that repeat a fold.
     """
     first = parts[0]
     for part in parts[1:]:
@@ -56,6 +57,9 @@ def merge(parts: Sequence[dict[str, Any]], command: str) -> dict[str, Any]:
         if differ:
             raise ValueError(f"reports differ in {differ}; only folds of one recipe can be merged")
     folds = sorted((f for part in parts for f in part["folds"]), key=lambda f: f["fold"])
+    if len({json.dumps({mode: sorted(scored) for mode, scored in f["modes"].items()}) for f in folds}) > 1:
+        raise ValueError("reports were scored with different model kinds; score each again with "
+                         "`lightser-train eval --resume` first")
     names = [f["fold"] for f in folds]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:

@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     pred.add_argument("--silence-db", type=float, default=-50.0, help="silence gate in dBFS (default -50)")
     pred.add_argument("--speeds", type=bench.speed_list, default=[1.0], metavar="S,S",
                       help="test-time speed averaging: average the scores of each window played at these "
-                           "speeds, e.g. 0.9,1,1.1 (about 3 times the cost; default 1: none)")
+                           "speeds, e.g. 0.9,1,1.1 (about 3 times the cost; default 1: none; not with --enrol)")
     pred.add_argument("--enrol", nargs="+", metavar="CLIP",
                       help="unlabelled clips of the one speaker in FILEs: standardise with that speaker's "
                            "statistics (models trained with per-speaker normalisation only)")

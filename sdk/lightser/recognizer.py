@@ -31,10 +31,11 @@ class Recognizer:
         (dBFS; full scale = 1.0, or the integer type's range) are silence and not
         classified. None classifies everything.
     speeds: test-time speed averaging: each window is played at each of these speeds and
-        the scores averaged. The default, (1.0,), classifies it as it is. The bundled
+        the scores averaged. The default, (1.0,), classifies it as it is. The default
         model trained at 0.9, 1.0 and 1.1; (0.9, 1.0, 1.1) scored 1.3 points more UA
-        in its evaluation, at about 3 times the cost. Not combined with `for_speaker`:
-        enrolment statistics describe the voice as recorded, not sped up.
+        in its evaluation, at about 3 times the cost. `speaker_stats` and `for_speaker`
+        raise `InvalidArgumentError` unless speeds is (1.0,): enrolment statistics
+        describe the voice as recorded, not sped up.
     """
 
     def __init__(
@@ -159,6 +160,7 @@ class Recognizer:
         No labels are needed: a minute or more of the speaker's ordinary speech, in
         varied moods, gives stable statistics.
         """
+        self._refuse_speed_averaging("speaker_stats")
         mats = [
             features.unstandardised(samples, self.recipe)
             for clip in clips
@@ -173,7 +175,8 @@ class Recognizer:
         """A Recognizer sharing this one's model that standardises with one speaker's statistics.
 
         Only for models trained with per-speaker normalisation (`recipe.normalisation ==
-        "speaker"`); mean/std usually come from `speaker_stats`.
+        "speaker"`), and only on a recognizer without speed averaging (`speeds == (1.0,)`);
+        mean/std usually come from `speaker_stats`.
         """
         if self.recipe.normalisation != "speaker":
             raise InvalidArgumentError(
@@ -181,14 +184,18 @@ class Recognizer:
                 f"normalisation={self.recipe.normalisation!r}, not per speaker; bundled models "
                 f"for enrolment: {', '.join(bundled_models('speaker')) or 'none'}"
             )
-        if self.speeds != (1.0,):
-            raise InvalidArgumentError(
-                f"for_speaker: speeds={self.speeds} cannot be combined with enrolment (the statistics "
-                "describe the voice as recorded, not sped up); use speeds=(1.0,)"
-            )
+        self._refuse_speed_averaging("for_speaker")
         clone = copy.copy(self)
         try:
             clone.recipe = self.recipe.with_stats(np.asarray(mean), np.asarray(std))
         except (TypeError, ValueError) as exc:
             raise InvalidArgumentError(f"for_speaker: invalid statistics ({exc})") from exc
         return clone
+
+    def _refuse_speed_averaging(self, caller: str) -> None:
+        """`InvalidArgumentError` unless `speeds` is (1.0,): enrolment needs the voice as recorded."""
+        if self.speeds != (1.0,):
+            raise InvalidArgumentError(
+                f"{caller}: speeds={self.speeds} cannot be combined with enrolment (the statistics "
+                "describe the voice as recorded, not sped up); use speeds=(1.0,)"
+            )
