@@ -28,6 +28,7 @@ RESAMPLE_QUALITY = "HQ"  # soxr's, for every resampling
 MAX_AMPLITUDE = 1e30  # float samples (full scale 1.0) above this would overflow float32 arithmetic
 _INT_SCALES = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_INTEGER_SUBTYPES = ("PCM_", "ULAW", "ALAW")  # libsndfile subtypes of integer samples
 
 
 def describe(source: object) -> str:
@@ -82,7 +83,11 @@ def _to_float(samples: np.ndarray, source: str) -> np.ndarray:
 def _mono(samples: np.ndarray) -> np.ndarray:
     """Average the channels of a (frames, channels) block (in float64: identical channels give
     back exactly the one channel)."""
-    return samples.mean(axis=1, dtype=np.float64).astype(np.float32) if samples.ndim == 2 else samples
+    if samples.ndim == 1:
+        return samples
+    if samples.shape[1] == 1:
+        return samples[:, 0]
+    return samples.mean(axis=1, dtype=np.float64).astype(np.float32)
 
 
 def _check_array(samples: np.ndarray, source: str) -> None:
@@ -135,6 +140,7 @@ def _open(source: AudioSource, name: str) -> soundfile.SoundFile:
 
 def _file_blocks(handle: soundfile.SoundFile, name: str) -> Iterator[np.ndarray]:
     block = max(1, BLOCK_SAMPLES // handle.channels)
+    integer = handle.subtype.startswith(_INTEGER_SUBTYPES)  # decodes within [-1, 1]: nothing to check
     with handle:
         while True:
             try:
@@ -143,7 +149,8 @@ def _file_blocks(handle: soundfile.SoundFile, name: str) -> Iterator[np.ndarray]
                 raise AudioError(f"{name}: decoding failed ({exc})") from exc
             if samples.shape[0] == 0:
                 return
-            _check_finite(samples, name)
+            if not integer:
+                _check_finite(samples, name)
             yield _mono(samples)
 
 
