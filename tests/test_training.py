@@ -182,17 +182,21 @@ def test_weights_trained_from_a_remote_pack_are_reused_by_eval(tiny_manifest, tm
     options = ["--dataset", "manifest", "--data", str(tiny_manifest), "--cache", str(tmp_path / "cache"),
                "--epochs", "1", "--normalisation", "speaker", "--speeds", "1.1"]
     script, pack = [sys.executable, str(ROOT / "scripts" / "remote_train.py")], tmp_path / "pack.npz"
-    fold_dir = tmp_path / "runs" / "remote" / "speaker-03"
+    fold_dir, all_dir = tmp_path / "runs" / "remote" / "speaker-03", tmp_path / "runs" / "fit-remote"
     for command in (["pack", *options, "--out", str(pack)],
-                    ["train", "--data", str(pack), "--job", "speaker-03", "--run-dir", str(fold_dir)]):
+                    ["train", "--data", str(pack), "--job", "speaker-03", "--run-dir", str(fold_dir)],
+                    ["train", "--data", str(pack), "--job", "all", "--run-dir", str(all_dir)]):
         done = subprocess.run([*script, *command], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
-    trained = (fold_dir / "best.weights.h5").stat().st_mtime_ns
+    trained = [(d / "best.weights.h5").stat().st_mtime_ns for d in (fold_dir, all_dir)]
     stem = tmp_path / "remote"
     assert cli.main(["eval", *options, "--only", "03", "--out", str(stem), "--runs", str(tmp_path / "runs"),
                      "--resume"]) == 0
     assert json.loads(stem.with_suffix(".json").read_text())["folds"][0]["resumed"] is True
-    assert (fold_dir / "best.weights.h5").stat().st_mtime_ns == trained
+    assert cli.main(["fit", *options, "--variants", "int8", "--out", str(tmp_path / "models"), "--name", "remote",
+                     "--runs", str(tmp_path / "runs"), "--resume"]) == 0
+    assert read_metadata(tmp_path / "models" / "remote-int8.json").training["resumed"] is True
+    assert [(d / "best.weights.h5").stat().st_mtime_ns for d in (fold_dir, all_dir)] == trained
     refused = subprocess.run([*script, "pack", *options, "--early-stopping", "true", "--out", str(pack)],
                              capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "--early-stopping false only" in refused.stderr
