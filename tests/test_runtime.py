@@ -148,8 +148,16 @@ def test_speaker_enrolment(recognizer, speaker_recognizer):
     if recognizer.recipe.normalisation != "speaker":
         with pytest.raises(InvalidArgumentError, match="not per speaker"):
             recognizer.for_speaker(np.zeros(40), np.ones(40))
+        with pytest.raises(InvalidArgumentError, match="speaker_stats: .* not per speaker"):
+            recognizer.speaker_stats([voiced(3.0)], sample_rate=16000)
     speaker_model = speaker_recognizer
-    mean, std = speaker_model.speaker_stats([voiced(3.0, seed=s) for s in range(3)], sample_rate=16000)
+    clips = [voiced(3.0, seed=s) for s in range(3)]
+    with pytest.raises(AudioTooShortError, match="9.0 s of speech; enrolment needs at least 60 s"):
+        speaker_model.speaker_stats(clips, sample_rate=16000)
+    for bad in (-1, float("nan"), "10", True):
+        with pytest.raises(InvalidArgumentError, match="min_seconds"):
+            speaker_model.speaker_stats(clips, sample_rate=16000, min_seconds=bad)
+    mean, std = speaker_model.speaker_stats(clips, sample_rate=16000, min_seconds=9.0)
     assert mean.shape == std.shape == (40,) and (std > 0).all()
     enrolled = speaker_model.for_speaker(mean, std)
     assert enrolled.model is speaker_model.model
@@ -157,7 +165,7 @@ def test_speaker_enrolment(recognizer, speaker_recognizer):
     with pytest.raises(InvalidArgumentError):
         speaker_model.for_speaker(np.zeros(3), np.ones(3))
     averaging = Recognizer(speaker_model.model.path, speeds=(0.9, 1.0, 1.1))
-    for refused in (lambda: averaging.for_speaker(mean, std), lambda: averaging.speaker_stats([voiced(3.0)], 16000)):
+    for refused in (lambda: averaging.for_speaker(mean, std), lambda: averaging.speaker_stats(clips, 16000)):
         with pytest.raises(InvalidArgumentError, match="cannot be combined with enrolment"):
             refused()
 
@@ -212,6 +220,10 @@ def test_cli_enrol(tmp_path):
         soundfile.write(clips[-1], voiced(3.0, seed=seed), 16000)
     code, out, err = run_lightser("predict", str(clips[0]), "--enrol", *map(str, clips[1:]),
                                   "--model", bundled_models("speaker")[0])
+    errors = [line for line in err.splitlines() if line.startswith("lightser:")]
+    assert code == 2 and out == "" and len(errors) == 1 and "6.0 s of speech" in errors[0]
+    code, out, err = run_lightser("predict", str(clips[0]), "--enrol", *map(str, clips[1:]),
+                                  "--enrol-min-seconds", "5", "--model", bundled_models("speaker")[0])
     assert code == 0, err
     assert out.startswith(str(clips[0]) + "\t")
     for other in bundled_models("global")[:1]:

@@ -11,7 +11,7 @@ from typing import Sequence
 from . import __version__, bench
 from .errors import LightSERError
 from .model import DEFAULT_MODEL, bundled_models
-from .recognizer import Recognizer
+from .recognizer import MIN_ENROL_SECONDS, Recognizer
 from .results import Prediction
 
 
@@ -47,7 +47,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     rec = Recognizer(args.model, backend=args.backend, num_threads=args.threads, silence_db=args.silence_db,
                      speeds=args.speeds)
     if args.enrol:
-        rec = rec.for_speaker(*rec.speaker_stats(args.enrol))
+        rec = rec.for_speaker(*rec.speaker_stats(args.enrol, min_seconds=args.enrol_min_seconds))
     failed = 0
     for path in args.files:
         try:
@@ -108,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     pred.add_argument("--enrol", nargs="+", metavar="CLIP",
                       help="unlabelled clips of the one speaker in FILEs: standardise with that speaker's "
                            "statistics (models trained with per-speaker normalisation only)")
+    pred.add_argument("--enrol-min-seconds", type=float, default=MIN_ENROL_SECONDS, metavar="S",
+                      help=f"the least enrolment speech accepted (default {MIN_ENROL_SECONDS:g}: with less, "
+                           "enrolment scored below none)")
     model_options(pred)
     pred.set_defaults(run=_cmd_predict)
 

@@ -10,13 +10,14 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from . import audio, features, windows
-from .errors import InvalidArgumentError, NoSpeechError
+from .errors import AudioTooShortError, InvalidArgumentError, NoSpeechError
 from .model import Model, bundled_models
 from .results import Prediction, Segment
 
 MIN_SECONDS = 0.25
 SILENCE_DB = -50.0
 GATE_FRAME_SECONDS = 0.064
+MIN_ENROL_SECONDS = 60.0  # 27 s of enrolment speech scored below none, 83 s above (reports/enrolment-amount.md)
 
 
 class Recognizer:
@@ -153,22 +154,38 @@ class Recognizer:
         return Prediction.from_probabilities(self.labels, total / count)
 
     def speaker_stats(
-        self, clips: Iterable[audio.AudioSource], sample_rate: float | None = None
+        self,
+        clips: Iterable[audio.AudioSource],
+        sample_rate: float | None = None,
+        *,
+        min_seconds: float = MIN_ENROL_SECONDS,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per-coefficient feature mean/std over the speech windows of one speaker's clips.
 
-        No labels are needed: a minute or more of the speaker's ordinary speech, in
-        varied moods, gives stable statistics.
+        No labels are needed, but the speech should span the speaker's moods: enrolling
+        with calm speech only, or with too little, scored below no enrolment at all in the
+        evaluation (reports/enrolment-amount.md). min_seconds: the least speech accepted
+        (seconds covered by speech windows); less raises `AudioTooShortError`. Only for
+        recognizers that `for_speaker` accepts.
         """
-        self._refuse_speed_averaging("speaker_stats")
-        mats = [
-            features.unstandardised(samples, self.recipe)
-            for clip in clips
-            for _, _, samples in self._windows(clip, sample_rate, None)
-            if self._is_speech(samples)
-        ]
+        self._check_enrolment("speaker_stats")
+        if isinstance(min_seconds, bool) or not isinstance(min_seconds, numbers.Real) or not min_seconds >= 0:
+            raise InvalidArgumentError(f"min_seconds={min_seconds!r}: expected a number >= 0")
+        mats, seconds = [], 0.0
+        for clip in clips:
+            covered = 0.0
+            for start, end, samples in self._windows(clip, sample_rate, None):
+                if self._is_speech(samples):
+                    mats.append(features.unstandardised(samples, self.recipe))
+                    seconds += end - max(start, covered)
+                    covered = end
         if not mats:
             raise NoSpeechError("speaker_stats: the clips hold no speech windows")
+        if seconds < min_seconds:
+            raise AudioTooShortError(
+                f"speaker_stats: {seconds:.1f} s of speech; enrolment needs at least {min_seconds:g} s "
+                "(with less it scored below no enrolment); pass min_seconds= to accept less"
+            )
         return features.frame_stats(np.stack(mats))
 
     def for_speaker(self, mean: np.ndarray, std: np.ndarray) -> Recognizer:
@@ -178,13 +195,7 @@ class Recognizer:
         "speaker"`), and only on a recognizer without speed averaging (`speeds == (1.0,)`);
         mean/std usually come from `speaker_stats`.
         """
-        if self.recipe.normalisation != "speaker":
-            raise InvalidArgumentError(
-                f"for_speaker: model {self.model.metadata.name!r} was trained with "
-                f"normalisation={self.recipe.normalisation!r}, not per speaker; bundled models "
-                f"for enrolment: {', '.join(bundled_models('speaker')) or 'none'}"
-            )
-        self._refuse_speed_averaging("for_speaker")
+        self._check_enrolment("for_speaker")
         clone = copy.copy(self)
         try:
             clone.recipe = self.recipe.with_stats(np.asarray(mean), np.asarray(std))
@@ -192,8 +203,14 @@ class Recognizer:
             raise InvalidArgumentError(f"for_speaker: invalid statistics ({exc})") from exc
         return clone
 
-    def _refuse_speed_averaging(self, caller: str) -> None:
-        """`InvalidArgumentError` unless `speeds` is (1.0,): enrolment needs the voice as recorded."""
+    def _check_enrolment(self, caller: str) -> None:
+        """`InvalidArgumentError` unless the model was trained per speaker and `speeds` is (1.0,)."""
+        if self.recipe.normalisation != "speaker":
+            raise InvalidArgumentError(
+                f"{caller}: model {self.model.metadata.name!r} was trained with "
+                f"normalisation={self.recipe.normalisation!r}, not per speaker; bundled models "
+                f"for enrolment: {', '.join(bundled_models('speaker')) or 'none'}"
+            )
         if self.speeds != (1.0,):
             raise InvalidArgumentError(
                 f"{caller}: speeds={self.speeds} cannot be combined with enrolment (the statistics "
