@@ -152,9 +152,9 @@ def test_speaker_enrolment(recognizer, speaker_recognizer):
             recognizer.speaker_stats([voiced(3.0)], sample_rate=16000)
     speaker_model = speaker_recognizer
     clips = [voiced(3.0, seed=s) for s in range(3)]
-    with pytest.raises(AudioTooShortError, match="9.0 s of speech; enrolment needs at least 60 s"):
+    with pytest.raises(AudioTooShortError, match="9.0 s of audio in speech windows; enrolment needs at least 60 s"):
         speaker_model.speaker_stats(clips, sample_rate=16000)
-    for bad in (-1, float("nan"), "10", True):
+    for bad in (-1, float("nan"), float("inf"), "10", True):
         with pytest.raises(InvalidArgumentError, match="min_seconds"):
             speaker_model.speaker_stats(clips, sample_rate=16000, min_seconds=bad)
     mean, std = speaker_model.speaker_stats(clips, sample_rate=16000, min_seconds=9.0)
@@ -221,7 +221,7 @@ def test_cli_enrol(tmp_path):
     code, out, err = run_lightser("predict", str(clips[0]), "--enrol", *map(str, clips[1:]),
                                   "--model", bundled_models("speaker")[0])
     errors = [line for line in err.splitlines() if line.startswith("lightser:")]
-    assert code == 2 and out == "" and len(errors) == 1 and "6.0 s of speech" in errors[0]
+    assert code == 2 and out == "" and len(errors) == 1 and "6.0 s of audio in speech windows" in errors[0]
     code, out, err = run_lightser("predict", str(clips[0]), "--enrol", *map(str, clips[1:]),
                                   "--enrol-min-seconds", "5", "--model", bundled_models("speaker")[0])
     assert code == 0, err

@@ -109,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="unlabelled clips of the one speaker in FILEs: standardise with that speaker's "
                            "statistics (models trained with per-speaker normalisation only)")
     pred.add_argument("--enrol-min-seconds", type=float, default=MIN_ENROL_SECONDS, metavar="S",
-                      help=f"the least enrolment speech accepted (default {MIN_ENROL_SECONDS:g}: with less, "
-                           "enrolment scored below none)")
+                      help=f"the least enrolment speech accepted, in seconds (default {MIN_ENROL_SECONDS:g}: with "
+                           "less, enrolment scored below the default model)")
     model_options(pred)
     pred.set_defaults(run=_cmd_predict)
 

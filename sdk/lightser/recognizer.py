@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -17,7 +18,7 @@ from .results import Prediction, Segment
 MIN_SECONDS = 0.25
 SILENCE_DB = -50.0
 GATE_FRAME_SECONDS = 0.064
-MIN_ENROL_SECONDS = 60.0  # 27 s of enrolment speech scored below none, 83 s above (reports/enrolment-amount.md)
+MIN_ENROL_SECONDS = 60.0  # ~55 s of enrolment about matched the default model, less fell below (reports/enrolment-amount.md)
 
 
 class Recognizer:
@@ -162,15 +163,15 @@ class Recognizer:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per-coefficient feature mean/std over the speech windows of one speaker's clips.
 
-        No labels are needed, but the speech should span the speaker's moods: enrolling
-        with calm speech only, or with too little, scored below no enrolment at all in the
-        evaluation (reports/enrolment-amount.md). min_seconds: the least speech accepted
-        (seconds covered by speech windows); less raises `AudioTooShortError`. Only for
-        recognizers that `for_speaker` accepts.
+        No labels are needed, but the speech should be plenty and span the speaker's moods:
+        in the evaluation (reports/enrolment-amount.md), under a minute scored below the
+        default model, which needs no enrolment, and neutral speech only below no enrolment
+        at all. min_seconds: the least audio in speech windows accepted; less raises
+        `AudioTooShortError`. Only for recognizers that `for_speaker` accepts.
         """
         self._check_enrolment("speaker_stats")
-        if isinstance(min_seconds, bool) or not isinstance(min_seconds, numbers.Real) or not min_seconds >= 0:
-            raise InvalidArgumentError(f"min_seconds={min_seconds!r}: expected a number >= 0")
+        if isinstance(min_seconds, bool) or not isinstance(min_seconds, numbers.Real) or not 0 <= min_seconds < math.inf:
+            raise InvalidArgumentError(f"min_seconds={min_seconds!r}: expected a finite number >= 0")
         mats, seconds = [], 0.0
         for clip in clips:
             covered = 0.0
@@ -183,8 +184,9 @@ class Recognizer:
             raise NoSpeechError("speaker_stats: the clips hold no speech windows")
         if seconds < min_seconds:
             raise AudioTooShortError(
-                f"speaker_stats: {seconds:.1f} s of speech; enrolment needs at least {min_seconds:g} s "
-                "(with less it scored below no enrolment); pass min_seconds= to accept less"
+                f"speaker_stats: {math.floor(seconds * 10) / 10:.1f} s of audio in speech windows; enrolment "
+                f"needs at least {float(min_seconds):g} s "
+                "(with less it scored below the default model, which needs none); pass min_seconds= to accept less"
             )
         return features.frame_stats(np.stack(mats))
 
