@@ -106,8 +106,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="test-time speed averaging: average the scores of each window played at these "
                            "speeds, e.g. 0.9,1,1.1 (about 3 times the cost; default 1: none; not with --enrol)")
     pred.add_argument("--enrol", nargs="+", metavar="CLIP",
-                      help="unlabelled clips of the one speaker in FILEs: standardise with that speaker's "
-                           "statistics (models trained with per-speaker normalisation only)")
+                      help="unlabelled clips of the one speaker in FILEs, a minute or more spanning their "
+                           "moods: standardise with that speaker's statistics (models trained with per-speaker "
+                           "normalisation only)")
     pred.add_argument("--enrol-min-seconds", type=float, default=MIN_ENROL_SECONDS, metavar="S",
                       help=f"the least enrolment speech accepted, in seconds (default {MIN_ENROL_SECONDS:g}: with "
                            "less, enrolment scored below the default model)")
