@@ -52,8 +52,7 @@ def train(data: Path, job: str, run_dir: Path) -> None:
     store = np.load(data)
     if "config" not in store.files:
         raise SystemExit(f"{data}: packed by an older remote_train.py, without its config; pack it again")
-    fields = json.loads(str(store["config"]))
-    config = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+    config = TrainConfig.from_dict(json.loads(str(store["config"])))
     x, y = training_set(list(store["raws"]), store["speakers"], store["labels"], store[f"rows/{job}"],
                         config.normalisation, (store[f"mean/{job}"], store[f"std/{job}"]))
     fitted = fit(x, y, int(store["n_classes"]), config, run_dir=run_dir, desc=job)
@@ -71,9 +70,9 @@ def main() -> None:
     t.add_argument("--job", required=True)
     t.add_argument("--run-dir", required=True, type=Path)
     args = parser.parse_args()
-    if args.command == "pack" and args.early_stopping:
-        parser.error("pack: --early-stopping false only (jobs train without a validation speaker)")
     if args.command == "pack":
+        if args.early_stopping:
+            parser.error("pack: --early-stopping false only (jobs train without a validation speaker)")
         pack(args, args.out)
     else:
         train(args.data, args.job, args.run_dir)

@@ -54,6 +54,11 @@ class TrainConfig:
         """JSON-ready form (tuples as lists, as JSON reads them back)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> TrainConfig:
+        """The config `to_dict` wrote (lists back to tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
 
 def spec_augment(x: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
     """A copy of a (batch, frames, coefficients) array with random time and coefficient bands zeroed."""
