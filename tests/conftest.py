@@ -69,13 +69,16 @@ def encode(x, rate: int, subtype: str = "PCM_16", format: str = "WAV") -> bytes:
     return buffer.getvalue()
 
 
-def run_lightser(*args: str, timeout: float = 300):
-    """The `lightser` command in a child process: (returncode, stdout, stderr)."""
+def run_lightser(*args: str, timeout: float = 300, env: dict[str, str] | None = None):
+    """The `lightser` command in a child process (`env`: added to this one's environment):
+    (returncode, stdout, stderr)."""
+    import os
     import subprocess
     import sys
 
     out = subprocess.run(
         [sys.executable, "-m", "lightser.cli", *args],
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         errors="surrogateescape",  # file names that are not UTF-8 come back as they went in

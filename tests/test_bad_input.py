@@ -20,6 +20,7 @@ from lightser import (
     AudioTooShortError,
     InvalidArgumentError,
     LightSERError,
+    ModelError,
     NoSpeechError,
     NonFiniteAudioError,
     Recognizer,
@@ -90,7 +91,7 @@ ARRAYS = {
     "full-scale-clipping": (np.clip(X * 100, -1, 1), RATE, None, ""),
     "int16-full-scale": (np.where(X >= 0, 32767, -32768).astype(np.int16), RATE, None, ""),
     "dc-offset": (X + 0.5, RATE, None, ""),
-    "dc-only": (np.full(2 * RATE, 0.25, np.float32), RATE, None, ""),
+    "dc-only": (np.full(2 * RATE, 0.25, np.float32), RATE, NoSpeechError, "no speech"),  # an offset is not sound
     "huge-but-finite": (X * 1e29, RATE, None, ""),
     "one-sample": (X[:1], RATE, AudioTooShortError, "minimum"),
     "0.1 s": (X[: RATE // 10], RATE, AudioTooShortError, "minimum"),
@@ -172,6 +173,14 @@ def test_big_endian_int16_is_int16(recognizer):
 def test_digital_silence_is_classified_when_the_gate_is_off(ungated_recognizer):
     p = ungated_recognizer.predict(np.zeros(2 * RATE, np.float32), sample_rate=RATE)
     assert_valid_prediction(p, ungated_recognizer.labels)
+
+
+@pytest.mark.parametrize("offset", [0.01, 0.3, -1.0])
+def test_a_dc_offset_is_not_sound(recognizer, offset):
+    with pytest.raises(NoSpeechError):
+        recognizer.predict(np.full(2 * RATE, offset, np.float32), sample_rate=RATE)
+    quiet_speech_on_the_offset = voiced(2.0) * np.float32(0.05) + np.float32(offset)  # about -40 dBFS around it
+    assert_valid_prediction(recognizer.predict(quiet_speech_on_the_offset, sample_rate=RATE), recognizer.labels)
 
 
 def test_window_boundaries(recognizer):
@@ -278,6 +287,11 @@ def test_missing_path(recognizer, tmp_path):
         recognizer.predict(str(tmp_path / "nope.wav"))
 
 
+def test_names_the_system_refuses_are_audio_errors(recognizer, tmp_path):
+    with pytest.raises(AudioError, match="cannot open"):
+        recognizer.predict(tmp_path / ("a" * 300 + ".wav"))  # longer than any file system allows
+
+
 def test_dev_null(recognizer):
     with pytest.raises(AudioError):
         recognizer.predict(os.devnull)
@@ -371,6 +385,31 @@ def test_file_objects(recognizer, tmp_path, good_wav):
         recognizer.predict(f)
 
 
+class _Pipe(io.RawIOBase):
+    """A binary stream that cannot seek, like stdin, a socket or an HTTP body."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer) -> int:
+        chunk = self.data.read(min(len(buffer), 4096))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_streams_that_cannot_seek_are_read_whole(recognizer, good_wav, capfd):
+    _close(recognizer.predict(_Pipe(good_wav)), recognizer.predict(good_wav))
+    assert capfd.readouterr().err == ""  # no "Illegal seek" noise from libsndfile callbacks
+    with pytest.raises(AudioError, match="not a readable audio file"):
+        recognizer.predict(_Pipe(b"not audio" * 100))
+
+
 def test_caller_buffer_is_not_modified(recognizer, good_wav):
     data = bytearray(good_wav)
     recognizer.predict(data)
@@ -403,6 +442,7 @@ def test_caller_buffer_is_not_modified(recognizer, good_wav):
         ({"backend": None}, "backend"),
         ({"model": 123}, "model"),
         ({"model": b"model.tflite"}, "model"),
+        ({"model": ""}, "empty name"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, fragment):
@@ -432,6 +472,10 @@ def test_one_sample_hop_is_the_smallest_and_ends():
         (np.zeros(40), -np.ones(40)),
         ("x", "y"),
         (None, None),
+        (np.full(40, 1e300), np.ones(40)),  # beyond float32: standardising would overflow
+        (np.zeros(40), np.full(40, 1e-300)),
+        (np.zeros(40, complex), np.ones(40)),
+        (np.full(40, np.nan), np.ones(40)),
     ],
 )
 def test_bad_speaker_statistics(speaker_recognizer, mean, std):
@@ -461,3 +505,33 @@ def test_file_object_is_left_open(recognizer, good_wav):
     assert not f.closed
     f.seek(0)
     recognizer.predict(f)
+
+
+def test_bundled_models_by_name_with_or_without_the_extension(tmp_path):
+    assert Recognizer("emodb-int8.tflite").model.path == Recognizer("emodb-int8").model.path
+    with pytest.raises(ModelError, match="cannot open"):
+        Recognizer(str(tmp_path / ("m" * 300)))
+
+
+def test_speaker_stats_takes_one_clip_or_a_list(speaker_recognizer, good_wav):
+    one = speaker_recognizer.speaker_stats(io.BytesIO(good_wav), min_seconds=0)
+    listed = speaker_recognizer.speaker_stats([io.BytesIO(good_wav)], min_seconds=0)
+    np.testing.assert_array_equal(one[0], listed[0])
+    for clips in (None, 5):
+        with pytest.raises(InvalidArgumentError, match="expected a list of clips"):
+            speaker_recognizer.speaker_stats(clips)
+
+
+def test_progress_must_be_callable(recognizer, good_wav):
+    with pytest.raises(InvalidArgumentError, match="progress"):
+        recognizer.predict(good_wav, progress=3)
+
+
+def test_channels_in_opposite_phase_do_not_cancel(recognizer, tmp_path):
+    x = voiced(2.0)
+    reference = recognizer.predict(x, sample_rate=RATE)
+    inverted = np.stack([x, -x], axis=1)
+    _close(recognizer.predict(inverted, sample_rate=RATE), reference)
+    path = tmp_path / "miswired.wav"
+    soundfile.write(path, inverted, RATE, subtype="FLOAT")
+    _close(recognizer.predict(path), reference)

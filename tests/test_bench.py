@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
+import soundfile
 
 from lightser import bench, cli
-from lightser.errors import InvalidArgumentError
+from lightser.errors import InvalidArgumentError, NoSpeechError
 
 STAGE_FIELDS = ("p50", "p90", "p99", "mean")
 
@@ -85,10 +87,23 @@ def test_bad_options_are_rejected(tmp_path):
     with pytest.raises(InvalidArgumentError, match="runs=0"):
         bench.run_bench(runs=0)
     assert cli.main(["bench", "--audio", str(tmp_path / "missing.wav")]) == 2
+    silent = tmp_path / "silent.wav"
+    soundfile.write(silent, np.zeros(16000, np.int16), 16000)
+    with pytest.raises(NoSpeechError, match=f"^{re.escape(str(silent))}: no speech"):
+        bench.run_bench(audio_path=str(silent), runs=1, warmup=0)
     with pytest.raises(SystemExit):
         cli.main(["bench", "--threads", "one"])
     with pytest.raises(SystemExit):
         cli.main(["bench", "--speeds", "0.1"])
+
+
+@pytest.mark.parametrize("option", ["--json", "--markdown"])
+def test_unwritable_report_paths_fail_before_benchmarking(tmp_path, option, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "run_bench", lambda *a, **k: pytest.fail("benchmarked before checking the output"))
+    for target in (tmp_path / "no such folder" / "report", tmp_path):
+        assert cli.main(["bench", option, str(target)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"lightser: error: {option} {target}")
 
 
 class _FakeInterpreter:

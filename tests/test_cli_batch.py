@@ -149,3 +149,26 @@ def test_empty_file_list_entry(tmp_path):
     code, stdout, stderr = run_lightser("predict", "")
     assert code == 1 and stdout == ""
     assert stderr.splitlines() == ["lightser: error: audio: got an empty path"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii"])
+def test_names_that_are_not_utf8_print_under_a_strict_stdout(tmp_path, encoding):
+    raw = tmp_path / os.fsdecode(b"caf\xe9.wav")
+    soundfile.write(os.fsencode(raw), voiced(1.0), 16000)
+    code, stdout, stderr = run_lightser("predict", str(tmp_path / "missing.wav"), str(raw), str(raw),
+                                        env={"PYTHONIOENCODING": encoding})
+    assert code == 1 and len(_errors(stderr)) == 1 and "Traceback" not in stderr
+    lines = stdout.splitlines()
+    assert len(lines) == 2
+    shown = str(raw) if encoding == "utf-8" else str(raw).encode("ascii", "backslashreplace").decode()
+    assert all(line.startswith(shown + "\t") for line in lines)
+
+
+def test_silence_gate_can_be_switched_off(tmp_path):
+    path = tmp_path / "silence.wav"
+    soundfile.write(path, np.zeros(16000, np.int16), 16000)
+    code, _, stderr = run_lightser("predict", str(path))
+    assert code == 1 and "--silence-db off" in stderr
+    code, stdout, _ = run_lightser("predict", "--silence-db", "off", str(path))
+    assert code == 0 and stdout.startswith(str(path) + "\t")

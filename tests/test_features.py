@@ -67,6 +67,16 @@ def test_blocked_mel_matches_the_full_filterbank():
     np.testing.assert_allclose(features.mel_energies(spectrum, RECIPE), full, rtol=1e-5, atol=1e-5)
 
 
+def test_work_arrays_stay_bounded_whatever_the_clip_lengths():
+    rng = np.random.default_rng(0)
+    features.extract(rng.normal(size=RECIPE.window_samples).astype(np.float32) * 0.1, RECIPE)
+    before = sum(a.nbytes for a in features._SCRATCH.arrays.values())
+    for n in range(4000, RECIPE.window_samples, 997):  # 45 different lengths
+        short = rng.normal(size=n).astype(np.float32) * 0.1
+        assert np.array_equal(features.extract(short, RECIPE), features.extract(short.copy(), RECIPE))
+    assert sum(a.nbytes for a in features._SCRATCH.arrays.values()) == before
+
+
 def test_mel_filterbank_shape_and_dc_bin():
     w = features.mel_filterbank(128, 513, 16000, 80.0, 7600.0)
     assert w.shape == (513, 128)

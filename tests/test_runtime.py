@@ -69,6 +69,14 @@ def test_integer_arrays_are_scaled(recognizer):
         np.testing.assert_allclose(list(p.scores.values()), list(as_float.scores.values()), atol=0.02)
 
 
+@pytest.mark.parametrize("gain_db", [-30.0, -10.0, 6.0])
+def test_the_level_of_the_recording_does_not_matter(recognizer, gain_db):
+    x = voiced(2.0)  # peak 0.5: +6 dB just reaches full scale
+    reference = recognizer.predict(x, sample_rate=16000)
+    p = recognizer.predict(x * np.float32(10 ** (gain_db / 20)), sample_rate=16000)
+    np.testing.assert_allclose(list(p.scores.values()), list(reference.scores.values()), atol=0.01)
+
+
 @pytest.mark.parametrize("rate", [8000, 11025, 22050, 44100, 48000])
 def test_any_rate_is_resampled(recognizer, rate):
     x = voiced(2.0, rate=rate)

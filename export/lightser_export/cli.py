@@ -65,6 +65,10 @@ def _speeds(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated speeds between 0.5 and 2, got {text!r}") from None
 
 
+_OPTION_HELP = {"corrupt": "fraction of the sped-up copies' clips also put under random noise, band-limiting or "
+                           "reverberation (export/lightser_export/corrupt.py)"}
+
+
 def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> None:
     """The dataset, feature-cache and `TrainConfig` options (and `--resume`) that `setup` reads."""
     from .train import TrainConfig
@@ -88,22 +92,29 @@ def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> Non
             p.add_argument(flag, type=_speeds, default=value, metavar="X,Y",
                            help=f"comma-separated, '' for none; default {','.join(map(str, value))}")
         else:
-            p.add_argument(flag, type=type(value), default=value, help=f"default {value}")
+            about = _OPTION_HELP.get(field.name)
+            p.add_argument(flag, type=type(value), default=value,
+                           help=f"{about}; default {value}" if about else f"default {value}")
 
 
 def setup(args: argparse.Namespace) -> tuple[Any, Any, Any, list[Any]]:
-    """Config, feature recipe, dataset, and raw features as recorded then at each of config.speeds."""
+    """Config, feature recipe, dataset, and raw features as recorded then at each of config.speeds
+    (with `config.corrupt` of those copies' clips under a random recording condition)."""
     from lightser.features import FeatureRecipe
 
     from .datasets import load
     from .featurize import dataset_features
     from .train import TrainConfig
 
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    try:
+        config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    except ValueError as err:
+        raise SystemExit(f"lightser-train: error: {err}") from None
     recipe = FeatureRecipe(window_seconds=args.window)
     dataset = load(args.dataset, args.data, args.scope)
     cache = Path(args.cache) if args.cache else None
-    raws = [dataset_features(dataset, recipe, cache, speed) for speed in (1.0, *config.speeds)]
+    raws = [dataset_features(dataset, recipe, cache),
+            *(dataset_features(dataset, recipe, cache, speed, config.corrupt, config.seed) for speed in config.speeds)]
     return config, recipe, dataset, raws
 
 

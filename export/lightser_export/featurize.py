@@ -1,5 +1,5 @@
-"""Raw MFCC matrices of a dataset (one centred window per clip, as recorded or speed-perturbed),
-cached on disk, and their standardisation."""
+"""Raw MFCC matrices of a dataset (one centred window per clip, as recorded or speed-perturbed,
+optionally some clips under a random recording condition), cached on disk, and their standardisation."""
 
 from __future__ import annotations
 
@@ -15,33 +15,46 @@ from tqdm import tqdm
 from lightser import audio
 from lightser.features import FeatureRecipe, frame_stats, unstandardised
 
+from .corrupt import random_condition
 from .datasets import Dataset
 
 DEFAULT_CACHE = Path(".cache") / "features"
 
 
-def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float) -> str:
+def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float, corrupt: float, seed: int) -> str:
     unstandardised = dataclasses.replace(recipe, mean=None, std=None).to_dict()
     files = [(str(u.path.resolve()), u.path.stat().st_size) for u in dataset.utterances]
-    key = {"recipe": unstandardised, "files": files, **({"speed": speed} if speed != 1.0 else {})}
+    key = {"recipe": unstandardised, "files": files, **({"speed": speed} if speed != 1.0 else {}),
+           **({"corrupt": corrupt, "seed": seed} if corrupt else {})}
     blob = json.dumps(key, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def _waveform(path: Path, recipe: FeatureRecipe, speed: float, corrupt: float,
+              rng: np.random.Generator) -> np.ndarray:
+    """The clip at `path` played at `speed`, and with probability `corrupt` under a random
+    recording condition (`corrupt.random_condition`)."""
+    x = audio.change_speed(audio.read(path, None, recipe.sample_rate), speed, recipe.sample_rate)
+    return random_condition(x, recipe.sample_rate, rng) if rng.random() < corrupt else x
+
+
 def dataset_features(
-    dataset: Dataset, recipe: FeatureRecipe, cache_dir: Path | None = DEFAULT_CACHE, speed: float = 1.0
+    dataset: Dataset, recipe: FeatureRecipe, cache_dir: Path | None = DEFAULT_CACHE, speed: float = 1.0,
+    corrupt: float = 0.0, seed: int = 0,
 ) -> np.ndarray:
-    """(clips, frames, coefficients) float32 raw features of every clip played at `speed`;
+    """(clips, frames, coefficients) float32 raw features of every clip played at `speed`, a
+    fraction `corrupt` of them under a random recording condition (drawn per clip from `seed`);
     reused from `cache_dir` when present."""
-    key = _cache_key(dataset, recipe, speed)
+    key = _cache_key(dataset, recipe, speed, corrupt, seed)
     cache = None if cache_dir is None else Path(cache_dir) / f"{dataset.name}-{key}.npy"
     if cache is not None and cache.is_file():
         return np.load(cache)
+    desc = f"features {dataset.name} x{speed:g}" + (f" corrupt {corrupt:g}" if corrupt else "")
     feats = np.stack(
         [
-            unstandardised(audio.change_speed(audio.read(u.path, None, recipe.sample_rate), speed, recipe.sample_rate),
-                           recipe)
-            for u in tqdm(dataset.utterances, desc=f"features {dataset.name} x{speed:g}", unit="clip")
+            unstandardised(_waveform(u.path, recipe, speed, corrupt,
+                                     np.random.default_rng([seed, i, round(speed * 1000)])), recipe)
+            for i, u in enumerate(tqdm(dataset.utterances, desc=desc, unit="clip"))
         ]
     )
     if cache is not None:

@@ -34,6 +34,9 @@ class TrainConfig:
     # Extra training copies of every clip played this many times as fast (speed perturbation:
     # pitch, formants and tempo move as they do between speakers); () trains on the clips alone.
     speeds: tuple[float, ...] = (0.9, 1.1)
+    # Fraction of the clips of each sped-up copy that are also put under a random recording
+    # condition (noise, band-limiting or reverberation; `corrupt.py`); the recorded copy stays clean.
+    corrupt: float = 0.0
     augment: bool = True  # SpecAugment-style masks on the feature matrix
     time_masks: int = 2
     time_mask_frames: int = 20
@@ -44,6 +47,12 @@ class TrainConfig:
     # keep the last weights, as the shipped model is trained; a protocol then trains on
     # its validation data too, since nothing is chosen on it.
     early_stopping: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.corrupt <= 1.0:
+            raise ValueError(f"corrupt={self.corrupt!r}: expected a fraction between 0 and 1")
+        if self.corrupt and not self.speeds:
+            raise ValueError("corrupt needs speeds: only the sped-up copies are corrupted")
 
     @property
     def test_speeds(self) -> tuple[float, ...]:

@@ -10,8 +10,9 @@ import io
 import math
 import numbers
 import os
+import stat
 from pathlib import Path
-from typing import BinaryIO, Iterator, Union
+from typing import Any, BinaryIO, Iterator, Union
 
 import numpy as np
 import soundfile
@@ -39,7 +40,8 @@ def describe(source: object) -> str:
         return f"<array {source.dtype} {source.shape}>"
     if isinstance(source, (bytes, bytearray)):
         return f"<{len(source)} bytes>"
-    return f"<{type(source).__name__}>"
+    file_name = getattr(source, "name", None)
+    return file_name if isinstance(file_name, str) else f"<{type(source).__name__}>"
 
 
 def check_sample_rate(sample_rate: object, name: str = "sample_rate") -> float:
@@ -82,12 +84,17 @@ def _to_float(samples: np.ndarray, source: str) -> np.ndarray:
 
 def _mono(samples: np.ndarray) -> np.ndarray:
     """Average the channels of a (frames, channels) block (in float64: identical channels give
-    back exactly the one channel)."""
+    back exactly the one channel). Where the average keeps under a tenth of the channels' mean
+    power, they cancel (a microphone wired in opposite phase): the loudest channel is kept."""
     if samples.ndim == 1:
         return samples
     if samples.shape[1] == 1:
         return samples[:, 0]
-    return samples.mean(axis=1, dtype=np.float64).astype(np.float32)
+    mixed = samples.mean(axis=1, dtype=np.float64)
+    power = np.mean(np.square(samples, dtype=np.float64), axis=0)
+    if np.mean(np.square(mixed)) < 0.1 * power.mean():
+        return np.ascontiguousarray(samples[:, int(np.argmax(power))])
+    return mixed.astype(np.float32)
 
 
 def _check_array(samples: np.ndarray, source: str) -> None:
@@ -110,15 +117,29 @@ def _array_blocks(samples: np.ndarray, block: int, source: str) -> Iterator[np.n
         yield _mono(_to_float(samples[start : start + block], source))
 
 
+def _seekable(handle: Any) -> bool:
+    """Whether a file object can seek: its `seekable()` says, or, without one, having `seek`."""
+    if not hasattr(handle, "seekable"):
+        return hasattr(handle, "seek")
+    try:
+        return bool(handle.seekable())
+    except (OSError, ValueError):
+        return False
+
+
 def _open(source: AudioSource, name: str) -> soundfile.SoundFile:
     if isinstance(source, (str, os.PathLike)):
         if not os.fspath(source):
             raise InvalidArgumentError("audio: got an empty path")
         path = Path(source)
-        if path.is_dir():
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise AudioError(f"{name}: no such file") from None
+        except OSError as exc:  # a name too long, a folder we may not enter, ...
+            raise AudioError(f"{name}: cannot open ({exc.strerror or exc})") from None
+        if stat.S_ISDIR(mode):
             raise AudioError(f"{name}: is a directory, not an audio file")
-        if not path.exists():
-            raise AudioError(f"{name}: no such file")
         if os.name != "nt":
             source = os.fsencode(path)  # soundfile encodes str strictly: names that are not UTF-8 failed
     elif isinstance(source, (bytes, bytearray)):
@@ -132,6 +153,11 @@ def _open(source: AudioSource, name: str) -> soundfile.SoundFile:
         raise InvalidArgumentError(f"{name}: a text-mode file; open it in binary mode ('rb')")
     elif getattr(source, "closed", False):
         raise InvalidArgumentError(f"{name}: the file object is closed")
+    elif not _seekable(source):  # a pipe, socket or HTTP body: libsndfile needs to seek
+        try:
+            source = io.BytesIO(source.read())
+        except (OSError, TypeError, ValueError) as exc:
+            raise AudioError(f"{name}: cannot read ({exc})") from exc
     try:
         return soundfile.SoundFile(source)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:

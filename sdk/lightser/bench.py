@@ -312,6 +312,8 @@ def run_bench(
         interpreter = rec.model.backend.interpreter(rec.model.path.read_bytes(), 1)
         cold = cold_start(rec.model.path, rec.model.backend.name, threads[0], clip, speeds)
         progress.step("cold start")
+    except AudioError as exc:  # about the clip's bytes in memory: name the file instead
+        raise type(exc)(str(exc).replace(audio.describe(clip["data"]), clip["name"], 1)) from None
     finally:
         progress.close()
     prediction = rec.predict(clip["data"])
@@ -433,12 +435,19 @@ def run(args: argparse.Namespace) -> int:
     if args.cpus:
         pin(args.cpus)
         return subprocess.run([sys.executable, "-m", "lightser.cli", *_unpinned_argv(args)]).returncode
+    outputs = {option: Path(getattr(args, option)) for option in ("json", "markdown") if getattr(args, option)}
+    for option, path in outputs.items():  # before minutes of benchmarking, not after
+        if path.is_dir() or not path.parent.is_dir():
+            raise InvalidArgumentError(f"--{option} {path}: " + ("is a directory" if path.is_dir() else
+                                                                  f"no such folder {path.parent}"))
     report = run_bench(args.model, args.backend, args.audio, args.runs, args.warmup, args.threads, args.speeds)
     print(text_report(report), end="")
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
-    if args.markdown:
-        Path(args.markdown).write_text(markdown_report(report))
+    texts = {"json": json.dumps(report, indent=1) + "\n", "markdown": markdown_report(report)}
+    for option, path in outputs.items():
+        try:
+            path.write_text(texts[option])
+        except OSError as exc:
+            raise InvalidArgumentError(f"--{option} {path}: cannot write ({exc.strerror})") from None
     return 0
 
 

@@ -25,6 +25,16 @@ def _report(exc: Exception) -> None:
     print(f"lightser: error: {text}", file=sys.stderr, flush=True)
 
 
+def _gate(text: str) -> float | None:
+    """An argparse type: a level in dBFS, or 'off' (None: no silence gate)."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a level in dBFS or 'off', got {text!r}") from None
+
+
 def _predict_one(rec: Recognizer, path: str, args: argparse.Namespace) -> None:
     if args.segments:
         for seg in rec.iter_segments(path):
@@ -101,7 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     pred.add_argument("--json", action="store_true", help="JSON lines instead of text")
     pred.add_argument("--segments", action="store_true", help="one line per window (the timeline)")
     pred.add_argument("--threads", type=int, default=None, help="interpreter threads")
-    pred.add_argument("--silence-db", type=float, default=-50.0, help="silence gate in dBFS (default -50)")
+    pred.add_argument("--silence-db", type=_gate, default=-50.0, metavar="DB",
+                      help="silence gate in dBFS, or 'off' to classify every window (default -50)")
     pred.add_argument("--speeds", type=bench.speed_list, default=[1.0], metavar="S,S",
                       help="test-time speed averaging: average the scores of each window played at these "
                            "speeds, e.g. 0.9,1,1.1 (about 3 times the cost; default 1: none; not with --enrol)")
@@ -129,6 +140,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lightser` console script."""
+    if hasattr(sys.stdout, "reconfigure"):  # file names that are not valid UTF-8 print as they are
+        utf8 = (sys.stdout.encoding or "").lower().replace("-", "") == "utf8"
+        sys.stdout.reconfigure(errors="surrogateescape" if utf8 else "backslashreplace")
     args = _parser().parse_args(argv)
     try:
         return args.run(args)

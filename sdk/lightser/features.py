@@ -10,6 +10,7 @@ mfccs_from_log_mel_spectrograms) to 1e-4; a test pins it.
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 import threading
 from functools import lru_cache
@@ -22,6 +23,7 @@ from .errors import InvalidArgumentError
 
 _FLOAT32_MAX = 3.4e38
 _POSITIVE = 1e-30  # the least value accepted where zero is not
+_STAT_LIMIT = 1e4  # standardisation statistics: |mean| and std at most this, std at least its inverse
 _MAX_FFT = 2**16
 _INTEGER_FIELDS = ("sample_rate", "frame_length", "frame_step", "fft_length", "n_mels", "n_mfcc")
 
@@ -135,16 +137,21 @@ class FeatureRecipe:
         if self.mean is not None:
             mean = np.asarray(self.mean, dtype=np.float64)
             std = np.asarray(self.std if self.std is not None else (), dtype=np.float64)
-            if (mean.shape != (self.n_mfcc,) or std.shape != (self.n_mfcc,)
-                    or not np.isfinite(mean).all() or not np.all(std > 0) or not np.isfinite(std).all()):
+            in_range = np.all(np.abs(mean) <= _STAT_LIMIT) and np.all((1 / _STAT_LIMIT <= std) & (std <= _STAT_LIMIT))
+            if mean.shape != (self.n_mfcc,) or std.shape != (self.n_mfcc,) or not in_range:
                 raise InvalidArgumentError(
-                    f"feature recipe: mean/std must be {self.n_mfcc} finite values each, std > 0"
+                    f"feature recipe: mean/std must be {self.n_mfcc} values each, |mean| <= {_STAT_LIMIT:g} and "
+                    f"{1 / _STAT_LIMIT:g} <= std <= {_STAT_LIMIT:g} (where MFCC statistics of real audio lie)"
                 )
 
     def with_stats(
         self, mean: np.ndarray, std: np.ndarray, normalisation: str | None = None
     ) -> FeatureRecipe:
         """A validated copy that standardises with the given per-coefficient statistics."""
+        for values in (mean, std):
+            kind = np.asarray(values).dtype
+            if kind.kind not in "iuf":
+                raise InvalidArgumentError(f"feature recipe: mean/std must be real numbers, got {kind}")
         recipe = dataclasses.replace(
             self,
             normalisation=normalisation or self.normalisation,
@@ -163,19 +170,21 @@ class _Scratch(threading.local):
     """
 
     def __init__(self) -> None:
-        self.arrays: dict[tuple[str, tuple[int, ...], Any], np.ndarray] = {}
+        self.arrays: dict[tuple[str, Any], np.ndarray] = {}  # flat buffers, grown on demand
 
 
 _SCRATCH = _Scratch()
 
 
 def _scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-    """This thread's work array `name`, valid until the next call that asks for it."""
-    key = (name, tuple(shape), np.dtype(dtype))
-    array = _SCRATCH.arrays.get(key)
-    if array is None:
-        array = _SCRATCH.arrays[key] = np.empty(shape, dtype)
-    return array
+    """This thread's work array `name` in `shape`, valid until the next call that asks for it.
+    One buffer per name and dtype, as large as the largest shape asked for, so memory stays
+    bounded whatever lengths the inputs have."""
+    key, size = (name, np.dtype(dtype)), math.prod(shape)
+    buffer = _SCRATCH.arrays.get(key)
+    if buffer is None or buffer.shape[0] < size:
+        buffer = _SCRATCH.arrays[key] = np.empty(size, dtype)
+    return buffer[:size].reshape(shape)
 
 
 def centre_crop(x: np.ndarray, length: int) -> np.ndarray:

@@ -44,12 +44,18 @@ def model_path(model: str | os.PathLike[str] | None) -> Path:
     """The `.tflite` file for `model`: a path, a bundled model's name, or None (the default)."""
     if model is None:
         return default_model_path()
+    if isinstance(model, (str, os.PathLike)) and not os.fspath(model):
+        raise InvalidArgumentError("model: got an empty name; pass None for the default model")
     path = Path(model)
-    if path.exists():
-        return path
+    try:
+        if path.exists():
+            return path
+    except OSError as exc:  # a name too long, ...
+        raise ModelError(f"{model}: cannot open ({exc.strerror or exc})") from None
     names = bundled_models()
-    if isinstance(model, str) and model in names:
-        return _bundled_path(model)
+    name = model.removesuffix(".tflite") if isinstance(model, str) else None
+    if name in names:
+        return _bundled_path(name)
     raise ModelError(f"{model}: no such model file, nor a bundled model ({', '.join(names)})")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import os
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -74,6 +75,8 @@ class Recognizer:
     def _windows(
         self, source: audio.AudioSource, sample_rate: float | None, progress: Callable[[float], None] | None
     ) -> Iterator[tuple[float, float, np.ndarray]]:
+        if progress is not None and not callable(progress):
+            raise InvalidArgumentError(f"progress={progress!r}: expected a function of the seconds read, or None")
         rate = self.recipe.sample_rate
         blocks = audio.stream(source, sample_rate, rate)
         for start, samples in windows.sliding(
@@ -150,7 +153,7 @@ class Recognizer:
         if count == 0:
             raise NoSpeechError(
                 f"{audio.describe(source)}: no speech found (every window is below {self.silence_db} dBFS); "
-                "pass silence_db=None to classify it anyway"
+                "pass silence_db=None (lightser predict: --silence-db off) to classify it anyway"
             )
         return Prediction.from_probabilities(self.labels, total / count)
 
@@ -161,7 +164,8 @@ class Recognizer:
         *,
         min_seconds: float = MIN_ENROL_SECONDS,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per-coefficient feature mean/std over the speech windows of one speaker's clips.
+        """Per-coefficient feature mean/std over the speech windows of one speaker's clips (a
+        list of paths, arrays, ... as `predict` takes, or a single one).
 
         No labels are needed, but the speech should be plenty and span the speaker's moods:
         in the evaluation (reports/enrolment-amount.md), under a minute scored below the
@@ -170,6 +174,10 @@ class Recognizer:
         `AudioTooShortError`. Only for recognizers that `for_speaker` accepts.
         """
         self._check_enrolment("speaker_stats")
+        if isinstance(clips, (str, os.PathLike, bytes, bytearray, np.ndarray)) or hasattr(clips, "read"):
+            clips = [clips]  # one clip, not an iterable of them
+        elif not isinstance(clips, Iterable):
+            raise InvalidArgumentError(f"speaker_stats: got {type(clips).__name__}; expected a list of clips")
         if isinstance(min_seconds, bool) or not isinstance(min_seconds, numbers.Real) or not 0 <= min_seconds < math.inf:
             raise InvalidArgumentError(f"min_seconds={min_seconds!r}: expected a finite number >= 0")
         mats, seconds = [], 0.0
@@ -186,7 +194,8 @@ class Recognizer:
             raise AudioTooShortError(
                 f"speaker_stats: {math.floor(seconds * 10) / 10:.1f} s of audio in speech windows; enrolment "
                 f"needs at least {float(min_seconds):g} s "
-                "(with less it scored below the default model, which needs none); pass min_seconds= to accept less"
+                "(with less it scored below the default model, which needs none); "
+                "pass min_seconds= (--enrol-min-seconds) to accept less"
             )
         return features.frame_stats(np.stack(mats))
 

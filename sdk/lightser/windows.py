@@ -41,10 +41,11 @@ def sliding(
 
 
 def level_db(x: np.ndarray, frame: int) -> np.ndarray:
-    """RMS level in dBFS of consecutive non-overlapping frames (one frame if x is shorter)."""
+    """RMS level in dBFS of consecutive non-overlapping frames (one frame if x is shorter), each
+    frame's mean removed first: a DC offset is not sound."""
     n_frames = max(1, x.shape[0] // frame)
     usable = x[: n_frames * frame] if x.shape[0] >= frame else x
-    power = np.mean(np.square(usable.reshape(n_frames, -1), dtype=np.float64), axis=1)
+    power = np.var(usable.reshape(n_frames, -1), axis=1, dtype=np.float64)
     return 10.0 * np.log10(power + 1e-20)
 
 
