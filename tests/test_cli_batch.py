@@ -172,3 +172,17 @@ def test_silence_gate_can_be_switched_off(tmp_path):
     assert code == 1 and "--silence-db off" in stderr
     code, stdout, _ = run_lightser("predict", "--silence-db", "off", str(path))
     assert code == 0 and stdout.startswith(str(path) + "\t")
+
+
+def test_dash_reads_audio_from_stdin(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, voiced(2.0), 16000)
+    _, from_file, _ = run_lightser("predict", str(path))
+    with open(path, "rb") as stdin:
+        piped = subprocess.run([sys.executable, "-m", "lightser.cli", "predict", "-"], stdin=stdin,
+                               capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 0 and piped.stdout.split("\t")[1:] == from_file.split("\t")[1:]
+    assert piped.stdout.startswith("-\t")

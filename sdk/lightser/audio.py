@@ -161,7 +161,8 @@ def _open(source: AudioSource, name: str) -> soundfile.SoundFile:
     try:
         return soundfile.SoundFile(source)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
-        raise AudioError(f"{name}: not a readable audio file ({exc})") from exc
+        reason = getattr(exc, "error_string", None) or exc  # libsndfile's words, without our object's repr
+        raise AudioError(f"{name}: not a readable audio file ({reason})") from exc
 
 
 def _file_blocks(handle: soundfile.SoundFile, name: str) -> Iterator[np.ndarray]:

@@ -36,8 +36,9 @@ def _gate(text: str) -> float | None:
 
 
 def _predict_one(rec: Recognizer, path: str, args: argparse.Namespace) -> None:
+    source = sys.stdin.buffer if path == "-" else path  # "-": audio piped in, read whole
     if args.segments:
-        for seg in rec.iter_segments(path):
+        for seg in rec.iter_segments(source):
             if args.json:
                 print(json.dumps({"file": path, **seg.to_dict()}), flush=True)
             elif seg.prediction is None:
@@ -46,7 +47,7 @@ def _predict_one(rec: Recognizer, path: str, args: argparse.Namespace) -> None:
                 p = seg.prediction
                 print(f"{path}\t{seg.start:.2f}-{seg.end:.2f}\t{p.label}\t{p.confidence:.3f}\t{_scores_text(p)}", flush=True)
         return
-    p = rec.predict(path)
+    p = rec.predict(source)
     if args.json:
         print(json.dumps({"file": path, **p.to_dict()}), flush=True)
     else:
@@ -107,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--backend", default="auto", help="auto, ai-edge-litert, tflite-runtime or tensorflow")
 
     pred = sub.add_parser("predict", help="emotion of each audio file, one line per file")
-    pred.add_argument("files", nargs="+", metavar="FILE")
+    pred.add_argument("files", nargs="+", metavar="FILE", help="audio files; - reads one from stdin")
     pred.add_argument("--json", action="store_true", help="JSON lines instead of text")
     pred.add_argument("--segments", action="store_true", help="one line per window (the timeline)")
     pred.add_argument("--threads", type=int, default=None, help="interpreter threads")
