@@ -7,7 +7,8 @@ Each fold's `model-int8.tflite` (trained without its test speaker) scores every 
 speaker through `lightser.Recognizer.predict`, as recorded and under each condition below.
 Conditions are applied to the 16 kHz waveform with `lightser_export.corrupt`, drawn per clip with
 fixed seeds (the same for every model). Babble is four other speakers' EMO-DB clips summed, a
-kind of noise no training recipe here uses; the other conditions come from the same generators
+kind of noise no training recipe here uses; those speakers trained the fold's model, so it has
+heard these very utterances (with their labels) as speech; the other conditions come from the same generators
 as `--corrupt` training, at fixed settings, with other random draws. "agrees" is the share of
 clips whose label is the same as for the clip as recorded.
 """
@@ -39,7 +40,7 @@ def conditions(clips: list[np.ndarray], speakers: np.ndarray) -> dict[str, Condi
         return corrupt.add_noise(x, mix, 10.0)
 
     def white(snr_db: float) -> Condition:
-        return lambda x, i, rng: corrupt.add_noise(x, corrupt.coloured_noise(len(x), 0.0, rng), snr_db)
+        return lambda x, i, rng: corrupt.add_noise(x, corrupt.coloured_noise(len(x), 0.0, RATE, rng), snr_db)
 
     return {
         "as recorded": lambda x, i, rng: x,

@@ -527,6 +527,19 @@ def test_progress_must_be_callable(recognizer, good_wav):
         recognizer.predict(good_wav, progress=3)
 
 
+def test_opposite_phase_is_undone_once_for_the_whole_stream(tmp_path):
+    from lightser import audio
+
+    rng = np.random.default_rng(0)
+    s = np.tile(voiced(5.0), 9)  # 45 s: three decode blocks of stereo at 16 kHz
+    hiss = rng.normal(scale=0.01, size=(len(s), 2)).astype(np.float32)
+    path = tmp_path / "miswired-long.wav"
+    soundfile.write(path, np.stack([s, -s], axis=1) + hiss, RATE, subtype="FLOAT")
+    mono = audio.read(path, None, RATE)
+    thirds = np.array_split(np.arange(len(s)), 3)
+    assert all(np.corrcoef(mono[part], s[part])[0, 1] > 0.99 for part in thirds)  # one polarity throughout
+
+
 def test_channels_in_opposite_phase_do_not_cancel(recognizer, tmp_path):
     x = voiced(2.0)
     reference = recognizer.predict(x, sample_rate=RATE)

@@ -181,8 +181,8 @@ def test_dash_reads_audio_from_stdin(tmp_path):
     path = tmp_path / "clip.wav"
     soundfile.write(path, voiced(2.0), 16000)
     _, from_file, _ = run_lightser("predict", str(path))
-    with open(path, "rb") as stdin:
-        piped = subprocess.run([sys.executable, "-m", "lightser.cli", "predict", "-"], stdin=stdin,
-                               capture_output=True, text=True, timeout=300)
+    piped = subprocess.run([sys.executable, "-m", "lightser.cli", "predict", "-"], input=path.read_bytes(),
+                           capture_output=True, timeout=300)  # a pipe: it cannot seek
+    piped.stdout = piped.stdout.decode()
     assert piped.returncode == 0 and piped.stdout.split("\t")[1:] == from_file.split("\t")[1:]
     assert piped.stdout.startswith("-\t")

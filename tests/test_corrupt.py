@@ -25,14 +25,17 @@ def _band_power(x: np.ndarray, low: float, high: float) -> float:
 
 @pytest.mark.parametrize("colour, low_over_high", [("white", (0.7, 1.4)), ("pink", (20, 60)), ("brown", (800, 3000))])
 def test_coloured_noise_has_unit_rms_and_its_slope(colour, low_over_high):
-    noise = corrupt.coloured_noise(8 * RATE, corrupt.NOISE_COLOURS[colour], np.random.default_rng(0))
+    noise = corrupt.coloured_noise(8 * RATE, corrupt.NOISE_COLOURS[colour], RATE, np.random.default_rng(0))
     assert noise.dtype == np.float32 and np.sqrt(np.mean(noise.astype(np.float64) ** 2)) == pytest.approx(1, rel=1e-3)
     ratio = _band_power(noise, 100, 200) / _band_power(noise, 4000, 8000)  # centre frequencies 40x apart
     assert low_over_high[0] < ratio < low_over_high[1]
+    power = np.abs(np.fft.rfft(noise)) ** 2
+    heard = power[np.fft.rfftfreq(len(noise), 1 / RATE) >= 80].sum() / power.sum()
+    assert heard > 0.5 and power[0] < 1e-6 * power.sum()  # most of it where the features listen; no DC
 
 
 def test_add_noise_reaches_the_snr_and_leaves_its_inputs_alone():
-    x, noise = voiced(2.0), corrupt.coloured_noise(2 * RATE, 1.0, np.random.default_rng(1))
+    x, noise = voiced(2.0), corrupt.coloured_noise(2 * RATE, 1.0, RATE, np.random.default_rng(1))
     x_before, noise_before = x.copy(), noise.copy()
     y = corrupt.add_noise(x, noise, 7.5)
     assert 10 * np.log10(np.mean(x.astype(np.float64) ** 2) / np.mean((y - x).astype(np.float64) ** 2)) \
@@ -48,6 +51,8 @@ def test_band_limit_keeps_the_low_band_and_removes_the_high_one():
     assert len(y) == RATE and y.dtype == np.float32
     middle = slice(1000, -1000)  # away from the resampler's edges
     assert np.max(np.abs(y[middle] - low[middle])) < 0.01
+    for n in range(4000, 4040):  # the round trip through 11025 Hz comes back short for some lengths
+        assert len(corrupt.band_limit(voiced(n / RATE), RATE, 11025)) == n
 
 
 def test_room_impulse_decays_from_a_direct_path():

@@ -65,10 +65,6 @@ def _speeds(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated speeds between 0.5 and 2, got {text!r}") from None
 
 
-_OPTION_HELP = {"corrupt": "fraction of the sped-up copies' clips also put under random noise, band-limiting or "
-                           "reverberation (export/lightser_export/corrupt.py)"}
-
-
 def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> None:
     """The dataset, feature-cache and `TrainConfig` options (and `--resume`) that `setup` reads."""
     from .train import TrainConfig
@@ -92,7 +88,7 @@ def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> Non
             p.add_argument(flag, type=_speeds, default=value, metavar="X,Y",
                            help=f"comma-separated, '' for none; default {','.join(map(str, value))}")
         else:
-            about = _OPTION_HELP.get(field.name)
+            about = field.metadata.get("help")
             p.add_argument(flag, type=type(value), default=value,
                            help=f"{about}; default {value}" if about else f"default {value}")
 
@@ -108,8 +104,9 @@ def setup(args: argparse.Namespace) -> tuple[Any, Any, Any, list[Any]]:
 
     try:
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
-    except ValueError as err:
-        raise SystemExit(f"lightser-train: error: {err}") from None
+    except ValueError as err:  # as argparse reports a bad option: one line, status 2
+        print(f"lightser-train: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     recipe = FeatureRecipe(window_seconds=args.window)
     dataset = load(args.dataset, args.data, args.scope)
     cache = Path(args.cache) if args.cache else None

@@ -11,23 +11,30 @@ import soxr
 from lightser.audio import RESAMPLE_QUALITY
 
 NOISE_COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0}  # power spectrum ~ 1 / f**exponent
+FLAT_BELOW_HZ = 100.0  # coloured noise stays flat below this (the features start at 80 Hz), with no DC
 TRAIN_SNR_DB = (5.0, 30.0)  # training noise: SNR drawn uniformly in this range
 TRAIN_BAND_RATES = (8000, 11025)  # training band limits: played through a codec at one of these rates
 TRAIN_RT60_S = (0.2, 0.8)  # training reverberation: decay time drawn uniformly in this range
+# Everything above, for the feature cache's key: bump VERSION whenever a generator below changes.
+SETTINGS = {"version": 2, "colours": NOISE_COLOURS, "flat_below_hz": FLAT_BELOW_HZ, "snr_db": TRAIN_SNR_DB,
+            "band_rates": TRAIN_BAND_RATES, "rt60_s": TRAIN_RT60_S}
 
 
-def coloured_noise(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
-    """`n` samples of Gaussian noise whose power falls as 1/f**exponent (0 white, 1 pink, 2 brown),
-    scaled to unit RMS."""
+def coloured_noise(n: int, exponent: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` samples of Gaussian noise whose power falls as 1/f**exponent (0 white, 1 pink, 2 brown)
+    above FLAT_BELOW_HZ and is flat below it, without DC, scaled to unit RMS. (Unbounded, brown
+    noise would put nearly all its power below the features' 80 Hz, and its SNR would be empty.)"""
     spectrum = np.fft.rfft(rng.standard_normal(n))
-    f = np.arange(len(spectrum), dtype=np.float64)
-    f[0] = 1.0  # no DC boost: the lowest bin keeps the weight of the first
-    noise = np.fft.irfft(spectrum / f ** (exponent / 2), n)
+    f = np.maximum(np.fft.rfftfreq(n, 1.0 / sample_rate), FLAT_BELOW_HZ)
+    spectrum /= f ** (exponent / 2)
+    spectrum[0] = 0.0
+    noise = np.fft.irfft(spectrum, n)
     return (noise / np.sqrt(np.mean(noise**2))).astype(np.float32)
 
 
 def add_noise(x: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    """`x` plus `noise` (same length) scaled so that mean signal power / mean noise power = `snr_db`."""
+    """`x` plus `noise` (same length) scaled so that mean signal power / mean noise power is
+    `snr_db` in decibels (10 log10 of the ratio)."""
     signal_power = float(np.mean(np.square(x, dtype=np.float64)))
     noise_power = float(np.mean(np.square(noise, dtype=np.float64))) or 1.0
     gain = np.sqrt(signal_power / noise_power / 10 ** (snr_db / 10))
@@ -38,7 +45,8 @@ def band_limit(x: np.ndarray, sample_rate: int, through_rate: int) -> np.ndarray
     """`x` resampled to `through_rate` and back: nothing above through_rate / 2 survives, as
     with a telephone line (8 kHz) or an old recorder."""
     down = soxr.resample(x, sample_rate, through_rate, quality=RESAMPLE_QUALITY)
-    return soxr.resample(down, through_rate, sample_rate, quality=RESAMPLE_QUALITY)[: len(x)].astype(np.float32)
+    back = soxr.resample(down, through_rate, sample_rate, quality=RESAMPLE_QUALITY)[: len(x)]
+    return np.pad(back, (0, len(x) - len(back))).astype(np.float32)  # the round trip may come back a sample short
 
 
 def room_impulse(sample_rate: int, rt60_s: float, rng: np.random.Generator) -> np.ndarray:
@@ -64,7 +72,7 @@ def random_condition(x: np.ndarray, sample_rate: int, rng: np.random.Generator) 
     kind = rng.integers(3)
     if kind == 0:
         exponent = list(NOISE_COLOURS.values())[rng.integers(len(NOISE_COLOURS))]
-        return add_noise(x, coloured_noise(len(x), exponent, rng), rng.uniform(*TRAIN_SNR_DB))
+        return add_noise(x, coloured_noise(len(x), exponent, sample_rate, rng), rng.uniform(*TRAIN_SNR_DB))
     if kind == 1:
         return band_limit(x, sample_rate, TRAIN_BAND_RATES[rng.integers(len(TRAIN_BAND_RATES))])
     return reverberate(x, room_impulse(sample_rate, rng.uniform(*TRAIN_RT60_S), rng))

@@ -36,7 +36,9 @@ class TrainConfig:
     speeds: tuple[float, ...] = (0.9, 1.1)
     # Fraction of the clips of each sped-up copy that are also put under a random recording
     # condition (noise, band-limiting or reverberation; `corrupt.py`); the recorded copy stays clean.
-    corrupt: float = 0.0
+    corrupt: float = dataclasses.field(default=0.0, metadata={
+        "help": "fraction of the sped-up copies' clips also put under random noise, band-limiting or "
+                "reverberation (export/lightser_export/corrupt.py)"})
     augment: bool = True  # SpecAugment-style masks on the feature matrix
     time_masks: int = 2
     time_mask_frames: int = 20

@@ -82,19 +82,38 @@ def _to_float(samples: np.ndarray, source: str) -> np.ndarray:
     return samples.astype(np.float32)
 
 
-def _mono(samples: np.ndarray) -> np.ndarray:
-    """Average the channels of a (frames, channels) block (in float64: identical channels give
-    back exactly the one channel). Where the average keeps under a tenth of the channels' mean
-    power, they cancel (a microphone wired in opposite phase): the loudest channel is kept."""
+def _channel_signs(samples: np.ndarray) -> np.ndarray | None:
+    """+1 or -1 per channel of a (frames, channels) block: -1 for a channel in opposite phase to
+    the first (correlation below -0.5, as from a microphone wired backwards), which averaging
+    would cancel. None while the first channel is silent (nothing to compare with)."""
+    x = samples.astype(np.float64)
+    power = np.sum(x * x, axis=0)
+    if power[0] == 0.0:
+        return None
+    correlation = (x[:, 0] @ x) / np.sqrt(power[0] * np.maximum(power, 1e-300))
+    return np.where(correlation < -0.5, -1.0, 1.0)
+
+
+def _mono(samples: np.ndarray, signs: np.ndarray | None) -> np.ndarray:
+    """Average the channels of a (frames, channels) block, each times its sign (in float64:
+    identical channels give back exactly the one channel)."""
     if samples.ndim == 1:
         return samples
     if samples.shape[1] == 1:
         return samples[:, 0]
-    mixed = samples.mean(axis=1, dtype=np.float64)
-    power = np.mean(np.square(samples, dtype=np.float64), axis=0)
-    if np.mean(np.square(mixed)) < 0.1 * power.mean():
-        return np.ascontiguousarray(samples[:, int(np.argmax(power))])
-    return mixed.astype(np.float32)
+    if signs is None or np.all(signs > 0):
+        return samples.mean(axis=1, dtype=np.float64).astype(np.float32)
+    return (samples @ signs / samples.shape[1]).astype(np.float32)
+
+
+def _downmixed(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """Mono blocks, with channel signs decided on the first block where the first channel
+    sounds and kept for the rest of the stream (so the polarity never flips part-way)."""
+    signs = None
+    for samples in blocks:
+        if signs is None and samples.ndim == 2 and samples.shape[1] > 1:
+            signs = _channel_signs(samples)
+        yield _mono(samples, signs)
 
 
 def _check_array(samples: np.ndarray, source: str) -> None:
@@ -114,7 +133,7 @@ def _check_array(samples: np.ndarray, source: str) -> None:
 def _array_blocks(samples: np.ndarray, block: int, source: str) -> Iterator[np.ndarray]:
     _check_array(samples, source)
     for start in range(0, samples.shape[0], block):
-        yield _mono(_to_float(samples[start : start + block], source))
+        yield _to_float(samples[start : start + block], source)
 
 
 def _seekable(handle: Any) -> bool:
@@ -178,7 +197,7 @@ def _file_blocks(handle: soundfile.SoundFile, name: str) -> Iterator[np.ndarray]
                 return
             if not integer:
                 _check_finite(samples, name)
-            yield _mono(samples)
+            yield samples
 
 
 def _resampled(blocks: Iterator[np.ndarray], rate: float, target_rate: int) -> Iterator[np.ndarray]:
@@ -211,7 +230,7 @@ def _source_blocks(
         rate = check_sample_rate(sample_rate)
         channels = source.shape[1] if source.ndim == 2 else 1
         block = max(1, BLOCK_SAMPLES // max(1, channels))
-        return rate, _array_blocks(source, block, name)
+        return rate, _downmixed(_array_blocks(source, block, name))
     if sample_rate is not None:
         raise InvalidArgumentError(f"{name}: sample_rate= is only for arrays; files carry their own")
     handle = _open(source, name)
@@ -221,7 +240,7 @@ def _source_blocks(
             f"{name}: sample rate {handle.samplerate} Hz is outside "
             f"{MIN_SAMPLE_RATE:g}..{MAX_SAMPLE_RATE:g} Hz"
         )
-    return float(handle.samplerate), _file_blocks(handle, name)
+    return float(handle.samplerate), _downmixed(_file_blocks(handle, name))
 
 
 def stream(source: AudioSource, sample_rate: float | None, target_rate: int) -> Iterator[np.ndarray]:

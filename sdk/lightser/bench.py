@@ -440,6 +440,8 @@ def run(args: argparse.Namespace) -> int:
         if path.is_dir() or not path.parent.is_dir():
             raise InvalidArgumentError(f"--{option} {path}: " + ("is a directory" if path.is_dir() else
                                                                   f"no such folder {path.parent}"))
+        if not os.access(path if path.exists() else path.parent, os.W_OK):
+            raise InvalidArgumentError(f"--{option} {path}: not writable")
     report = run_bench(args.model, args.backend, args.audio, args.runs, args.warmup, args.threads, args.speeds)
     print(text_report(report), end="")
     texts = {"json": json.dumps(report, indent=1) + "\n", "markdown": markdown_report(report)}

@@ -159,7 +159,7 @@ class Recognizer:
 
     def speaker_stats(
         self,
-        clips: Iterable[audio.AudioSource],
+        clips: audio.AudioSource | Iterable[audio.AudioSource],
         sample_rate: float | None = None,
         *,
         min_seconds: float = MIN_ENROL_SECONDS,
