@@ -31,8 +31,9 @@ class Recognizer:
     num_threads: interpreter threads per call (None: the backend's default).
     hop_seconds: step between windows of audio longer than one window (default: half a window).
     silence_db: windows whose loudest 10 % of 64 ms frames stay below this RMS level
-        (dBFS; full scale = 1.0, or the integer type's range) are silence and not
-        classified. None classifies everything.
+        (dBFS around each frame's mean; full scale = 1.0, or the integer type's range) are
+        silence and not classified. None classifies everything. Loudness only: louder sound
+        that is not speech is classified too.
     speeds: test-time speed averaging: each window is played at each of these speeds and
         the scores averaged. The default, (1.0,), classifies it as it is. The default
         model trained at 0.9, 1.0 and 1.1; (0.9, 1.0, 1.1) scored 1.3 points more UA
