@@ -56,10 +56,9 @@ def _model(run: Path, speaker: str) -> Path:
     return run / f"speaker-{speaker}" / "model-int8.tflite"
 
 
-def score(run: Path, clips: list[np.ndarray], speakers: np.ndarray, rows: np.ndarray, labels: tuple[str, ...],
-          condition: Condition, seed: int) -> np.ndarray:
-    """Predicted class index of clips `rows` under `condition`, each by its own fold's model."""
-    recognizers = {s: Recognizer(_model(run, s)) for s in sorted(set(speakers[rows]))}
+def score(recognizers: dict[str, Recognizer], clips: list[np.ndarray], speakers: np.ndarray, rows: np.ndarray,
+          labels: tuple[str, ...], condition: Condition, seed: int) -> np.ndarray:
+    """Predicted class index of clips `rows` under `condition`, each by its own fold's recognizer."""
     return np.array([
         labels.index(recognizers[speakers[i]].predict(condition(clips[i], i, np.random.default_rng([seed, i])),
                                                       RATE).label)
@@ -86,7 +85,8 @@ def main() -> None:
              f"Test speakers: {', '.join(tested)} ({len(rows)} clips; those with a fold model in every run).", "",
              "| fold models | " + " | ".join(named) + " |", "|---|" + "---|" * len(named)]
     for run in args.runs:
-        preds = {name: score(run, clips, speakers, rows, dataset.labels, cond, seed)
+        recognizers = {s: Recognizer(_model(run, s)) for s in tested}
+        preds = {name: score(recognizers, clips, speakers, rows, dataset.labels, cond, seed)
                  for seed, (name, cond) in enumerate(named.items())}
         cells = [f"{100 * unweighted_accuracy(y[rows], p, len(dataset.labels)):.1f} % UA"
                  + ("" if name == "as recorded" else f" ({100 * np.mean(p == preds['as recorded']):.0f} % agrees)")

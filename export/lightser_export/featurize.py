@@ -15,8 +15,7 @@ from tqdm import tqdm
 from lightser import audio
 from lightser.features import FeatureRecipe, frame_stats, unstandardised
 
-from .corrupt import SETTINGS as corrupt_settings
-from .corrupt import random_condition
+from .corrupt import SETTINGS as CORRUPT_SETTINGS, random_condition
 from .datasets import Dataset
 
 DEFAULT_CACHE = Path(".cache") / "features"
@@ -26,7 +25,7 @@ def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float, corrupt: f
     unstandardised = dataclasses.replace(recipe, mean=None, std=None).to_dict()
     files = [(str(u.path.resolve()), u.path.stat().st_size) for u in dataset.utterances]
     key = {"recipe": unstandardised, "files": files, **({"speed": speed} if speed != 1.0 else {}),
-           **({"corrupt": corrupt, "seed": seed, "conditions": corrupt_settings} if corrupt else {})}
+           **({"corrupt": corrupt, "seed": seed, "conditions": CORRUPT_SETTINGS} if corrupt else {})}
     blob = json.dumps(key, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
