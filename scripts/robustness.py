@@ -10,7 +10,8 @@ fixed seeds (the same for every model). Babble is four other speakers' EMO-DB cl
 kind of noise no training recipe here uses; those speakers trained the fold's model, so it has
 heard these very utterances (with their labels) as speech; the other conditions come from the same generators
 as `--corrupt` training, at fixed settings, with other random draws. "agrees" is the share of
-clips whose label is the same as for the clip as recorded.
+clips whose label is the same as for the clip as recorded. "refused" counts clips in which the
+runtime's speech gate found no speech (`NoSpeechError`); they count as misses.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from typing import Callable
 
 import numpy as np
 
-from lightser import Recognizer, audio
+from lightser import NoSpeechError, Recognizer, audio
 from lightser_export import corrupt
 from lightser_export.datasets import load_emodb
 from lightser_export.metrics import unweighted_accuracy
 
 RATE = 16000
 BABBLE_TALKERS = 4
+REFUSED = -1
 Condition = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]  # (clip, its index, rng) -> clip
 
 
@@ -58,12 +60,17 @@ def _model(run: Path, speaker: str) -> Path:
 
 def score(recognizers: dict[str, Recognizer], clips: list[np.ndarray], speakers: np.ndarray, rows: np.ndarray,
           labels: tuple[str, ...], condition: Condition, seed: int) -> np.ndarray:
-    """Predicted class index of clips `rows` under `condition`, each by its own fold's recognizer."""
-    return np.array([
-        labels.index(recognizers[speakers[i]].predict(condition(clips[i], i, np.random.default_rng([seed, i])),
-                                                      RATE).label)
-        for i in rows
-    ])
+    """Predicted class index of clips `rows` under `condition`, each by its own fold's recognizer;
+    REFUSED where the speech gate found no speech in it (a miss in every score)."""
+
+    def one(i: int) -> int:
+        try:
+            return labels.index(recognizers[speakers[i]].predict(
+                condition(clips[i], i, np.random.default_rng([seed, i])), RATE).label)
+        except NoSpeechError:
+            return REFUSED
+
+    return np.array([one(i) for i in rows])
 
 
 def main() -> None:
@@ -90,6 +97,7 @@ def main() -> None:
                  for seed, (name, cond) in enumerate(named.items())}
         cells = [f"{100 * unweighted_accuracy(y[rows], p, len(dataset.labels)):.1f} % UA"
                  + ("" if name == "as recorded" else f" ({100 * np.mean(p == preds['as recorded']):.0f} % agrees)")
+                 + (f", {np.sum(p == REFUSED)} refused" if np.any(p == REFUSED) else "")
                  for name, p in preds.items()]
         lines.append(f"| `{run}` | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)

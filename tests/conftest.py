@@ -97,7 +97,7 @@ def speaker_recognizer():
 
 @pytest.fixture(scope="session")
 def ungated_recognizer():
-    """The bundled model with the silence gate off (silence_db=None): every window is classified."""
+    """The bundled model with the speech gate off (silence_db=None, voicing=False): every window is classified."""
     from lightser import Recognizer
 
-    return Recognizer(silence_db=None)
+    return Recognizer(silence_db=None, voicing=False)

@@ -135,6 +135,7 @@ def test_segments_of_a_file_that_fails_part_way(tmp_path):
         ("predict",),
         ("predict", "--threads", "0", "x.wav"),
         ("predict", "--silence-db", "nan", "x.wav"),
+        ("predict", "--voicing", "maybe", "x.wav"),
         ("predict", "--backend", "onnx", "x.wav"),
         ("frobnicate",),
     ],
@@ -165,13 +166,20 @@ def test_names_that_are_not_utf8_print_under_a_strict_stdout(tmp_path, encoding)
     assert all(line.startswith(shown + "\t") for line in lines)
 
 
-def test_silence_gate_can_be_switched_off(tmp_path):
-    path = tmp_path / "silence.wav"
-    soundfile.write(path, np.zeros(16000, np.int16), 16000)
-    code, _, stderr = run_lightser("predict", str(path))
-    assert code == 1 and "--silence-db off" in stderr
-    code, stdout, _ = run_lightser("predict", "--silence-db", "off", str(path))
-    assert code == 0 and stdout.startswith(str(path) + "\t")
+def test_speech_gate_can_be_switched_off(tmp_path):
+    silence, noise = tmp_path / "silence.wav", tmp_path / "noise.wav"
+    soundfile.write(silence, np.zeros(16000, np.int16), 16000)
+    soundfile.write(noise, 0.05 * np.random.default_rng(0).standard_normal(16000), 16000)
+    code, _, stderr = run_lightser("predict", str(silence))
+    assert code == 1 and "--silence-db off --voicing off" in stderr
+    code, _, stderr = run_lightser("predict", "--silence-db", "off", str(silence))
+    assert code == 1 and "--voicing off" in stderr and "--silence-db" not in stderr
+    code, stdout, _ = run_lightser("predict", "--silence-db", "off", "--voicing", "off", str(silence))
+    assert code == 0 and stdout.startswith(str(silence) + "\t")
+    code, _, stderr = run_lightser("predict", str(noise))  # loud enough, but no voice in it
+    assert code == 1 and "no speech" in stderr
+    code, stdout, _ = run_lightser("predict", "--voicing", "off", str(noise))
+    assert code == 0 and stdout.startswith(str(noise) + "\t")
 
 
 def test_dash_reads_audio_from_stdin(tmp_path):

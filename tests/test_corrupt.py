@@ -94,3 +94,16 @@ def test_corrupted_copies_are_seeded_cached_apart_and_only_partly_corrupted(tmp_
     assert 0 < sum(changed) < len(changed)
     assert np.array_equal(featurize.dataset_features(dataset, recipe, None, 0.9, corrupt=0.5, seed=0), half)
     assert not np.array_equal(featurize.dataset_features(dataset, recipe, None, 0.9, corrupt=0.5, seed=1), half)
+
+
+def test_features_cached_by_other_code_are_not_reused(tmp_path, monkeypatch):
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, voiced(1.5), RATE)
+    dataset = datasets.Dataset("tiny", ("neutral",), (datasets.Utterance(path, "neutral", "s1"),))
+    cache = tmp_path / "cache"
+    featurize.dataset_features(dataset, FeatureRecipe(), cache)
+    featurize.dataset_features(dataset, FeatureRecipe(), cache)
+    assert len(list(cache.iterdir())) == 1
+    monkeypatch.setattr(featurize, "code_digest", lambda: "another version of lightser.features")
+    featurize.dataset_features(dataset, FeatureRecipe(), cache)
+    assert len(list(cache.iterdir())) == 2

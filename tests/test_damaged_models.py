@@ -264,7 +264,7 @@ SIGNED_DAMAGE_CHILD = textwrap.dedent(
     x = (np.random.default_rng(0).standard_normal(16000) * 0.1).astype(np.float32)
     for path in sys.argv[1:]:
         try:
-            Recognizer(path).predict(x, sample_rate=16000)
+            Recognizer(path, voicing=False).predict(x, sample_rate=16000)  # noise: run the model anyway
             outcome = "loaded"
         except ModelError as exc:
             outcome = "ModelError"

@@ -37,6 +37,6 @@ def test_readme_python_example_matches_the_api():
     p = rec.predict(ROOT / "samples/speech.wav")
     assert f"print(p.label, round(p.confidence, 3))   # {p.label} {round(p.confidence, 3)}" in README
     assert f"'label': '{p.label}', 'confidence': {p.confidence:.4f}..." in README
-    timeline = "\n".join(f"# {s.start} {s.end} {s.prediction.label if s.prediction else 'silence'}"
+    timeline = "\n".join(f"# {s.start} {s.end} {s.prediction.label if s.prediction else 'no speech'}"
                          for s in rec.predict_segments(ROOT / "samples/speech.wav"))
     assert timeline in README

@@ -330,3 +330,19 @@ def test_merge_pools_disjoint_fold_subsets_and_refuses_mixtures(tmp_path):
     paths[1].write_text(json.dumps(b))
     assert cli.main(["merge", *map(str, paths), "--out", str(tmp_path / "m")]) == 0
     assert "Merged from" in (tmp_path / "m.md").read_text()
+
+
+def test_clips_the_runtime_refuses_count_as_misses_and_are_reported(tmp_path):
+    from lightser_export import metrics
+    from lightser_export import report as rep
+
+    report = _fake_report(["speaker-03"])
+    mode = report["folds"][0]["modes"]["default"]
+    mode["int8_runtime"] = list(mode["y_true"])  # all right, then one refused
+    mode["int8_runtime"][0] = metrics.REFUSED
+    report["pooled"] = rep.pool(report["folds"], report["labels"])
+    pooled = report["pooled"]["default"]["int8_runtime"]
+    assert pooled["wa"] == pytest.approx(19 / 20) and pooled["ua"] < 1.0
+    assert sum(map(sum, pooled["confusion"])) == 19
+    rep.write(report, tmp_path / "r")
+    assert "found no speech in 1 test clip" in (tmp_path / "r.md").read_text()

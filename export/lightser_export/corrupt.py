@@ -15,17 +15,16 @@ FLAT_BELOW_HZ = 100.0  # coloured noise stays flat below this (the features star
 TRAIN_SNR_DB = (5.0, 30.0)  # training noise: SNR drawn uniformly in this range
 TRAIN_BAND_RATES = (8000, 11025)  # training band limits: played through a codec at one of these rates
 TRAIN_RT60_S = (0.2, 0.8)  # training reverberation: decay time drawn uniformly in this range
-# Everything above, for the feature cache's key: bump VERSION whenever a generator below changes.
-SETTINGS = {"version": 2, "colours": NOISE_COLOURS, "flat_below_hz": FLAT_BELOW_HZ, "snr_db": TRAIN_SNR_DB,
-            "band_rates": TRAIN_BAND_RATES, "rt60_s": TRAIN_RT60_S}
 
 
-def coloured_noise(n: int, exponent: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+def coloured_noise(
+    n: int, exponent: float, sample_rate: int, rng: np.random.Generator, flat_below_hz: float = FLAT_BELOW_HZ
+) -> np.ndarray:
     """`n` samples of Gaussian noise whose power falls as 1/f**exponent (0 white, 1 pink, 2 brown)
-    above FLAT_BELOW_HZ and is flat below it, without DC, scaled to unit RMS. (Unbounded, brown
+    above `flat_below_hz` and is flat below it, without DC, scaled to unit RMS. (Unbounded, brown
     noise would put nearly all its power below the features' 80 Hz, and its SNR would be empty.)"""
     spectrum = np.fft.rfft(rng.standard_normal(n))
-    f = np.maximum(np.fft.rfftfreq(n, 1.0 / sample_rate), FLAT_BELOW_HZ)
+    f = np.maximum(np.fft.rfftfreq(n, 1.0 / sample_rate), flat_below_hz)
     spectrum /= f ** (exponent / 2)
     spectrum[0] = 0.0
     noise = np.fft.irfft(spectrum, n)

@@ -12,20 +12,30 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from lightser import audio
+from lightser import audio, features
 from lightser.features import FeatureRecipe, frame_stats, unstandardised
 
-from .corrupt import SETTINGS as CORRUPT_SETTINGS, random_condition
+from . import corrupt as corruption
+from .corrupt import random_condition
 from .datasets import Dataset
 
 DEFAULT_CACHE = Path(".cache") / "features"
 
 
+def code_digest() -> str:
+    """sha256 of the modules that compute features (decoding, resampling, MFCC, corruption): features
+    cached by other code, even if different only in rounding, would change a run's training data."""
+    digest = hashlib.sha256()
+    for module in (audio, features, corruption):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
 def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float, corrupt: float, seed: int) -> str:
     unstandardised = dataclasses.replace(recipe, mean=None, std=None).to_dict()
     files = [(str(u.path.resolve()), u.path.stat().st_size) for u in dataset.utterances]
-    key = {"recipe": unstandardised, "files": files, **({"speed": speed} if speed != 1.0 else {}),
-           **({"corrupt": corrupt, "seed": seed, "conditions": CORRUPT_SETTINGS} if corrupt else {})}
+    key = {"recipe": unstandardised, "files": files, "code": code_digest(), **({"speed": speed} if speed != 1.0 else {}),
+           **({"corrupt": corrupt, "seed": seed} if corrupt else {})}
     blob = json.dumps(key, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -6,9 +6,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+REFUSED = -1  # a prediction that is no class: the runtime found no speech in the clip
+
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts, rows = true class, columns = predicted (a prediction of -1 counts as no column)."""
+    """Counts, rows = true class, columns = predicted (REFUSED counts in no column)."""
     matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
     for t, p in zip(y_true, y_pred):
         if p >= 0:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from lightser import Recognizer
+from lightser import NoSpeechError, Recognizer
 from lightser.features import FeatureRecipe, frame_stats
 
 from . import convert, metrics
@@ -46,12 +46,16 @@ def _enrolment_stats(raw: np.ndarray, speakers: np.ndarray, fold: Fold) -> list[
 
 
 def _runtime_predictions(rec: Recognizer, dataset: Dataset, fold: Fold, mode: str, stats: Any) -> list[int]:
-    """Class indices `rec.predict` gives each test clip's file; "enrolled" mode standardises
-    each clip with its own enrolment statistics (`stats[k]`)."""
+    """Class indices `rec.predict` gives each test clip's file, or `metrics.REFUSED` where its
+    speech gate finds no speech; "enrolled" mode standardises each clip with its own enrolment
+    statistics (`stats[k]`)."""
     out = []
     for k, i in enumerate(fold.test):
         user_rec = rec if mode == "default" else rec.for_speaker(*stats[k])
-        out.append(dataset.labels.index(user_rec.predict(dataset.utterances[i].path).label))
+        try:
+            out.append(dataset.labels.index(user_rec.predict(dataset.utterances[i].path).label))
+        except NoSpeechError:
+            out.append(metrics.REFUSED)
     return out
 
 

@@ -130,6 +130,11 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += ["", f"Test-time speed averaging: `Recognizer(speeds=({', '.join(f'{s:g}' for s in speeds)}))` "
                   "averages the scores of each window played at these speeds (the speeds the model trained at); "
                   "the plain row uses the default, the window as it is."]
+    refused = sum(p == metrics.REFUSED for f in report["folds"] for modes in f["modes"].values()
+                  for kind, preds in modes.items() if kind.startswith("int8_runtime") for p in preds)
+    if refused:
+        lines += ["", f"The runtime's speech gate found no speech in {refused} test clip(s) (`NoSpeechError`, "
+                  "summed over the runtime rows); each counts as a miss."]
     lines += ["", "int8 vs float on the same held-out features:", ""]
     for mode, kinds in report["pooled"].items():
         lines.append(f"- {MODE_TEXT.get(mode, mode)}: top-1 agreement {100 * kinds['agreement_int8_float']:.1f} %, "

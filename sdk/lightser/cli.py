@@ -42,7 +42,7 @@ def _predict_one(rec: Recognizer, path: str, args: argparse.Namespace) -> None:
             if args.json:
                 print(json.dumps({"file": path, **seg.to_dict()}), flush=True)
             elif seg.prediction is None:
-                print(f"{path}\t{seg.start:.2f}-{seg.end:.2f}\tsilence", flush=True)
+                print(f"{path}\t{seg.start:.2f}-{seg.end:.2f}\tno-speech", flush=True)
             else:
                 p = seg.prediction
                 print(f"{path}\t{seg.start:.2f}-{seg.end:.2f}\t{p.label}\t{p.confidence:.3f}\t{_scores_text(p)}", flush=True)
@@ -56,7 +56,7 @@ def _predict_one(rec: Recognizer, path: str, args: argparse.Namespace) -> None:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     rec = Recognizer(args.model, backend=args.backend, num_threads=args.threads, silence_db=args.silence_db,
-                     speeds=args.speeds)
+                     voicing=args.voicing == "on", speeds=args.speeds)
     if args.enrol:
         rec = rec.for_speaker(*rec.speaker_stats(args.enrol, min_seconds=args.enrol_min_seconds))
     failed = 0
@@ -114,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     pred.add_argument("--threads", type=int, default=None, help="interpreter threads")
     pred.add_argument("--silence-db", type=_gate, default=-50.0, metavar="DB",
                       help="silence gate in dBFS, or 'off' to classify every window (default -50)")
+    pred.add_argument("--voicing", choices=("on", "off"), default="on",
+                      help="skip windows with no voiced sound, such as noise (default on; off for whispers)")
     pred.add_argument("--speeds", type=bench.speed_list, default=[1.0], metavar="S,S",
                       help="test-time speed averaging: average the scores of each window played at these "
                            "speeds, e.g. 0.9,1,1.1 (about 3 times the cost; default 1: none; not with --enrol)")

@@ -1,12 +1,15 @@
-"""Cut a stream of audio blocks into model windows, and tell speech windows from silence."""
+"""Cut a stream of audio blocks into model windows, and tell speech windows from silence and noise."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from .errors import AudioTooShortError
+
+PITCH_RATE = 8000
 
 
 def sliding(
@@ -40,17 +43,72 @@ def sliding(
         yield total - length, buffer[-length:]
 
 
-def level_db(x: np.ndarray, frame: int) -> np.ndarray:
-    """RMS level in dBFS of consecutive non-overlapping frames (one frame if x is shorter), each
-    frame's mean removed first: a DC offset is not sound."""
+def frame_rows(x: np.ndarray, frame: int) -> np.ndarray:
+    """Consecutive non-overlapping frames of `frame` samples as rows (one row if x is shorter)."""
     n_frames = max(1, x.shape[0] // frame)
-    usable = x[: n_frames * frame] if x.shape[0] >= frame else x
-    power = np.var(usable.reshape(n_frames, -1), axis=1, dtype=np.float64)
-    return 10.0 * np.log10(power + 1e-20)
+    return (x[: n_frames * frame] if x.shape[0] >= frame else x).reshape(n_frames, -1)
 
 
-def is_speech(x: np.ndarray, threshold_db: float | None, frame: int) -> bool:
-    """True unless the loudest 10 % of frames are all below `threshold_db` (None: always True)."""
-    if threshold_db is None:
-        return True
-    return bool(np.percentile(level_db(x, frame), 90) >= threshold_db)
+def level_db(rows: np.ndarray) -> np.ndarray:
+    """RMS level in dBFS of each row around its mean: a DC offset is not sound."""
+    return 10.0 * np.log10(np.var(rows, axis=1, dtype=np.float64) + 1e-20)
+
+
+def periodicity(rows: np.ndarray, min_lag: int, max_lag: int) -> np.ndarray:
+    """Each row's strongest repetition with a period of `min_lag`..`max_lag` samples: the peak of
+    its autocorrelation (around its mean) over those lags, relative to lag 0 (1.0: perfectly
+    periodic). A row whose maximum there falls on an end of the range (no peak inside it, as
+    in noise) scores 0."""
+    centred = rows - rows.mean(axis=1, keepdims=True, dtype=np.float64)
+    spectrum = np.fft.rfft(centred, 2 * rows.shape[1], axis=1)
+    corr = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, axis=1)[:, : max_lag + 1]
+    span = corr[:, min_lag : max_lag + 1] / np.maximum(corr[:, :1], 1e-20)
+    best = span.argmax(axis=1)
+    inside = (best > 0) & (best < span.shape[1] - 1)
+    return np.where(inside, span.max(axis=1), 0.0)
+
+
+@dataclass(frozen=True)
+class SpeechGate:
+    """Which windows are speech: loud enough, and (if `voicing`) voiced.
+
+    threshold_db: the loudest 10 % of `frame`-sample frames must reach it (None: no level check).
+    voicing: at least `min_voiced` of the frames within `range_db` of the loudest (and above
+        `threshold_db`) must repeat with a pitch period of `pitch_hz` at `min_periodicity` or
+        more; a window with fewer than `short` such frames needs one. Noise and mains hum
+        mostly fail this; music and other pitched sound pass (reports/speech-gate.md).
+    """
+
+    rate: int
+    frame: int
+    threshold_db: float | None
+    voicing: bool
+    min_periodicity: float = 0.5
+    min_voiced: int = 2
+    short: int = 8
+    range_db: float = 30.0
+    pitch_hz: tuple[float, float] = (60.0, 400.0)
+
+    def __call__(self, x: np.ndarray) -> bool:
+        rows = frame_rows(x, self.frame)
+        levels = level_db(rows)
+        if self.threshold_db is not None and np.percentile(levels, 90) < self.threshold_db:
+            return False
+        return not self.voicing or self._voiced(rows, levels)
+
+    def _voiced(self, rows: np.ndarray, levels: np.ndarray) -> bool:
+        loudest = np.argsort(levels)[::-1]
+        floor = max(levels[loudest[0]] - self.range_db, -np.inf if self.threshold_db is None else self.threshold_db)
+        candidates = loudest[levels[loudest] >= floor]
+        need = self.min_voiced if candidates.size >= self.short else 1
+        step = max(1, self.rate // PITCH_RATE)  # pitch needs no more than 8 kHz: half or less the work
+        lags = int(self.rate / step / self.pitch_hz[1]), int(np.ceil(self.rate / step / self.pitch_hz[0]))
+        voiced = 0
+        for part in (candidates[: self.short], candidates[self.short :]):  # the loudest usually settle it
+            if part.size:
+                kept = rows[part, : rows.shape[1] // step * step]
+                low = kept.reshape(part.size, -1, step).mean(axis=2)  # average `step` samples: low-pass, decimate
+                voiced += int(np.sum(periodicity(low, *lags) >= self.min_periodicity))
+            if voiced >= need:
+                return True
+        return False
