@@ -35,15 +35,29 @@ def _noisy(exponent: float, snr_db: float) -> Condition:
     return lambda x, rng: corrupt.add_noise(x, corrupt.coloured_noise(len(x), exponent, RATE, rng), snr_db)
 
 
-def _tone(hz: float, harmonics: int) -> Condition:
-    """A steady tone with `harmonics` harmonics of falling strength (hum, a held note)."""
+def _tone(hz: float, harmonics: int, vibrato: float = 0.0) -> Condition:
+    """A tone with `harmonics` harmonics of falling strength whose pitch wavers by +-`vibrato`
+    (0: steady, as mains hum or a held electronic note; a sung note wavers)."""
 
     def make(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        t = np.arange(len(x)) / RATE + rng.uniform(0, 1)
-        y = sum(np.sin(2 * np.pi * k * hz * t) / k for k in range(1, harmonics + 1))
+        t = np.arange(len(x)) / RATE
+        phase = 2 * np.pi * np.cumsum(hz * (1 + vibrato * np.sin(2 * np.pi * 5 * t))) / RATE + rng.uniform(0, 6.3)
+        y = sum(np.sin(k * phase) / k for k in range(1, harmonics + 1))
         return (LEVEL * y / np.sqrt(np.mean(y**2))).astype(np.float32)
 
     return make
+
+
+def _plus(condition: Condition, snr_db: float) -> Condition:
+    """The clip with the sound `condition` makes mixed in at `snr_db`."""
+    return lambda x, rng: corrupt.add_noise(x, condition(x, rng), snr_db)
+
+
+def _burst(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The clip at -45 dBFS RMS, then 20 ms of full-scale noise half a second in."""
+    y = (x * 10 ** (-45 / 20) / np.sqrt(np.mean(x**2))).astype(np.float32)
+    y[RATE // 2 : RATE // 2 + RATE // 50] = rng.uniform(-1, 1, RATE // 50)
+    return y
 
 
 def _middle(seconds: float) -> Condition:
@@ -60,6 +74,9 @@ SPEECH: dict[str, Condition] = {
     "telephone band (through 8 kHz)": lambda x, rng: corrupt.band_limit(x, RATE, 8000),
     "reverberation, RT60 0.8 s": lambda x, rng: corrupt.reverberate(x, corrupt.room_impulse(RATE, 0.8, rng)),
     "the middle 0.5 s only": _middle(0.5),
+    "40 Hz rumble 10 dB above it": _plus(_tone(40.0, 1), -10.0),
+    "60 Hz mains hum with 10 harmonics, 0 dB SNR": _plus(_tone(60.0, 10), 0.0),
+    "at -45 dBFS beside a 20 ms full-scale burst": _burst,
 }
 OTHER: dict[str, Condition] = {
     "white noise": _noise(0.0),
@@ -68,7 +85,11 @@ OTHER: dict[str, Condition] = {
     "pink noise down to 1 Hz": _noise(1.0, 1.0),
     "brown noise down to 1 Hz": _noise(2.0, 1.0),
     "mains hum, 50 Hz with 10 harmonics": _tone(50.0, 10),
-    "a held note, 220 Hz with 10 harmonics": _tone(220.0, 10),
+    "mains hum, 60 Hz with 10 harmonics": _tone(60.0, 10),
+    "rectified hum, 100 Hz with 10 harmonics": _tone(100.0, 10),
+    "rectified hum, 120 Hz with 10 harmonics": _tone(120.0, 10),
+    "a steady note, 220 Hz with 10 harmonics": _tone(220.0, 10),
+    "a sung note, 220 Hz with 10 harmonics and 2 % vibrato": _tone(220.0, 10, 0.02),
 }
 
 

@@ -23,11 +23,12 @@ DEFAULT_CACHE = Path(".cache") / "features"
 
 
 def code_digest() -> str:
-    """sha256 of the modules that compute features (decoding, resampling, MFCC, corruption): features
-    cached by other code, even if different only in rounding, would change a run's training data."""
+    """sha256 of the modules that compute features (decoding, resampling, MFCC, corruption, this
+    one): features cached by other code, even if different only in rounding, would change a
+    run's training data."""
     digest = hashlib.sha256()
-    for module in (audio, features, corruption):
-        digest.update(Path(module.__file__).read_bytes())
+    for path in (audio.__file__, features.__file__, corruption.__file__, __file__):
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()
 
 

@@ -33,9 +33,10 @@ class Recognizer:
     silence_db: windows whose loudest 10 % of 64 ms frames stay below this RMS level
         (dBFS around each frame's mean; full scale = 1.0, or the integer type's range) are
         silence and not classified. None: no level check.
-    voicing: also skip windows with no voiced sound (a voice repeating with a pitch period
-        of 60-400 Hz in at least two of their louder 64 ms frames): noise, rumble, clicks.
-        Whispered speech has no voicing either; pass False to classify such windows.
+    voicing: also skip windows without a voice: fewer than two of their louder 64 ms frames
+        (one, in a clip under 0.5 s) repeat with a pitch of 60-400 Hz, or the pitch stays
+        fixed to the sample as a hum's does. Noise, rumble and hum are skipped; whispered
+        speech has no pitch either: pass False to classify such windows.
     speeds: test-time speed averaging: each window is played at each of these speeds and
         the scores averaged. The default, (1.0,), classifies it as it is. The default
         model trained at 0.9, 1.0 and 1.1; (0.9, 1.0, 1.1) scored 1.3 points more UA
@@ -104,10 +105,8 @@ class Recognizer:
                 progress(end)
             yield start / rate, end, samples
 
-    def _classify(self, samples: np.ndarray) -> np.ndarray | None:
-        """Class probabilities of one window (averaged over `speeds`), or None if it is silence."""
-        if not self.gate(samples):
-            return None
+    def _scores(self, samples: np.ndarray) -> np.ndarray:
+        """Class probabilities of one window (averaged over `speeds`)."""
         rate = self.recipe.sample_rate
         return np.mean(
             [self.model.run(features.extract(audio.change_speed(samples, s, rate), self.recipe)) for s in self.speeds],
@@ -123,8 +122,7 @@ class Recognizer:
     ) -> Iterator[Segment]:
         """Yield one `Segment` per window as the audio is read (constant memory)."""
         for start, end, samples in self._windows(source, sample_rate, progress):
-            probs = self._classify(samples)
-            prediction = None if probs is None else Prediction.from_probabilities(self.labels, probs)
+            prediction = Prediction.from_probabilities(self.labels, self._scores(samples)) if self.gate(samples) else None
             yield Segment(start, end, prediction)
 
     def predict_segments(
@@ -154,24 +152,25 @@ class Recognizer:
             shape (samples,) or (samples, channels)) with `sample_rate` (1 kHz to 1 MHz).
         Raises a `LightSERError` subclass naming the input and the problem.
         """
-        total, count = np.zeros(len(self.labels)), 0
+        total, count, refusals = np.zeros(len(self.labels)), 0, set()
         for _, _, samples in self._windows(source, sample_rate, progress):
-            probs = self._classify(samples)
-            if probs is not None:
-                total, count = total + probs, count + 1
+            refusal = self.gate.refusal(samples)
+            if refusal is None:
+                total, count = total + self._scores(samples), count + 1
+            else:
+                refusals.add(refusal)
         if count == 0:
-            raise NoSpeechError(f"{audio.describe(source)}: no speech found ({self._gate_text()})")
+            raise NoSpeechError(f"{audio.describe(source)}: no speech found ({self._refusal_text(refusals)})")
         return Prediction.from_probabilities(self.labels, total / count)
 
-    def _gate_text(self) -> str:
-        """What the speech gate asked of every window, and how to switch it off."""
-        asked = [f"louder than {self.silence_db:g} dBFS"] if self.silence_db is not None else []
-        asked += ["voiced"] if self.voicing else []
-        switches = [("silence_db=None", "--silence-db off")] if self.silence_db is not None else []
-        switches += [("voicing=False", "--voicing off")] if self.voicing else []
+    def _refusal_text(self, refusals: set[str]) -> str:
+        """Why the speech gate turned every window away, and the switch that lets them through."""
+        chosen = [("quieter than %g dBFS" % self.silence_db, "silence_db=None", "--silence-db off")] if "quiet" in refusals else []
+        if "unvoiced" in refusals:
+            chosen.append(("without a voiced pitch (noise, hum, whispers)", "voicing=False", "--voicing off"))
         return (
-            f"no window is {' and '.join(asked)}; to classify it anyway pass "
-            f"{' and '.join(a for a, _ in switches)} (lightser predict: {' '.join(c for _, c in switches)})"
+            f"every window is {' or '.join(c[0] for c in chosen)}; to classify it anyway pass "
+            f"{' and '.join(c[1] for c in chosen)} (lightser predict: {' '.join(c[2] for c in chosen)})"
         )
 
     def speaker_stats(
@@ -197,16 +196,19 @@ class Recognizer:
             raise InvalidArgumentError(f"speaker_stats: got {type(clips).__name__}; expected a list of clips")
         if isinstance(min_seconds, bool) or not isinstance(min_seconds, numbers.Real) or not 0 <= min_seconds < math.inf:
             raise InvalidArgumentError(f"min_seconds={min_seconds!r}: expected a finite number >= 0")
-        mats, seconds = [], 0.0
+        mats, seconds, refusals = [], 0.0, set()
         for clip in clips:
             covered = 0.0
             for start, end, samples in self._windows(clip, sample_rate, None):
-                if self.gate(samples):
+                refusal = self.gate.refusal(samples)
+                if refusal is None:
                     mats.append(features.unstandardised(samples, self.recipe))
                     seconds += end - max(start, covered)
                     covered = end
+                else:
+                    refusals.add(refusal)
         if not mats:
-            raise NoSpeechError(f"speaker_stats: the clips hold no speech windows ({self._gate_text()})")
+            raise NoSpeechError(f"speaker_stats: the clips hold no speech ({self._refusal_text(refusals)})")
         if seconds < min_seconds:
             raise AudioTooShortError(
                 f"speaker_stats: {math.floor(seconds * 10) / 10:.1f} s of audio in speech windows; enrolment "

@@ -10,6 +10,7 @@ import numpy as np
 from .errors import AudioTooShortError
 
 PITCH_RATE = 8000
+STEADY_FRAMES = 6  # this many voiced frames (0.4 s) with one pitch, to the sample, is a hum or a tone
 
 
 def sliding(
@@ -54,18 +55,24 @@ def level_db(rows: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(np.var(rows, axis=1, dtype=np.float64) + 1e-20)
 
 
-def periodicity(rows: np.ndarray, min_lag: int, max_lag: int) -> np.ndarray:
-    """Each row's strongest repetition with a period of `min_lag`..`max_lag` samples: the peak of
-    its autocorrelation (around its mean) over those lags, relative to lag 0 (1.0: perfectly
-    periodic). A row whose maximum there falls on an end of the range (no peak inside it, as
-    in noise) scores 0."""
-    centred = rows - rows.mean(axis=1, keepdims=True, dtype=np.float64)
-    spectrum = np.fft.rfft(centred, 2 * rows.shape[1], axis=1)
-    corr = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, axis=1)[:, : max_lag + 1]
+def periodicity(
+    rows: np.ndarray, rate: float, pitch_hz: tuple[float, float], cut_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's strongest repetition with a pitch of `pitch_hz` (low, high) at `rate`: the peak of
+    its autocorrelation over those periods relative to lag 0 (1.0: perfectly periodic), and that
+    period in samples, after removing each row's mean and everything below `cut_hz` (rumble
+    would otherwise mask the peak). A row whose maximum there falls on an end of the range (no peak inside it, as in
+    noise) scores 0."""
+    size = 2 * rows.shape[1]
+    centred = rows - rows.mean(axis=1, keepdims=True, dtype=np.float64)  # else the padding's step leaks high
+    spectrum = np.fft.rfft(centred, size, axis=1)
+    spectrum[:, : int(np.ceil(cut_hz * size / rate))] = 0.0
+    min_lag, max_lag = int(rate / pitch_hz[1]), int(np.ceil(rate / pitch_hz[0]))
+    corr = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, size, axis=1)[:, : max_lag + 1]
     span = corr[:, min_lag : max_lag + 1] / np.maximum(corr[:, :1], 1e-20)
     best = span.argmax(axis=1)
     inside = (best > 0) & (best < span.shape[1] - 1)
-    return np.where(inside, span.max(axis=1), 0.0)
+    return np.where(inside, span.max(axis=1), 0.0), best + min_lag
 
 
 @dataclass(frozen=True)
@@ -73,10 +80,10 @@ class SpeechGate:
     """Which windows are speech: loud enough, and (if `voicing`) voiced.
 
     threshold_db: the loudest 10 % of `frame`-sample frames must reach it (None: no level check).
-    voicing: at least `min_voiced` of the frames within `range_db` of the loudest (and above
-        `threshold_db`) must repeat with a pitch period of `pitch_hz` at `min_periodicity` or
-        more; a window with fewer than `short` such frames needs one. Noise and mains hum
-        mostly fail this; music and other pitched sound pass (reports/speech-gate.md).
+    voicing: of the frames less than `range_db` below that 90th-percentile level (and not below
+        `threshold_db`), at least `min_voiced` (one if fewer than `short` frames qualify) must
+        repeat with a pitch of `pitch_hz` at `min_periodicity` or more, above `cut_hz`. Noise
+        and mains hum fail this; music and other pitched sound pass (reports/speech-gate.md).
     """
 
     rate: int
@@ -88,27 +95,36 @@ class SpeechGate:
     short: int = 8
     range_db: float = 30.0
     pitch_hz: tuple[float, float] = (60.0, 400.0)
+    cut_hz: float = 130.0
 
     def __call__(self, x: np.ndarray) -> bool:
+        return self.refusal(x) is None
+
+    def refusal(self, x: np.ndarray) -> str | None:
+        """None if `x` is speech, else why not: "quiet" or "unvoiced"."""
         rows = frame_rows(x, self.frame)
         levels = level_db(rows)
-        if self.threshold_db is not None and np.percentile(levels, 90) < self.threshold_db:
-            return False
-        return not self.voicing or self._voiced(rows, levels)
+        typical = np.percentile(levels, 90)
+        if self.threshold_db is not None and typical < self.threshold_db:
+            return "quiet"
+        return None if not self.voicing or self._voiced(rows, levels, typical) else "unvoiced"
 
-    def _voiced(self, rows: np.ndarray, levels: np.ndarray) -> bool:
+    def _voiced(self, rows: np.ndarray, levels: np.ndarray, typical: float) -> bool:
+        """Enough frames repeat with a pitch, and the pitch moves as a voice does (a hum's stays put)."""
+        floor = max(typical - self.range_db, -np.inf if self.threshold_db is None else self.threshold_db)
         loudest = np.argsort(levels)[::-1]
-        floor = max(levels[loudest[0]] - self.range_db, -np.inf if self.threshold_db is None else self.threshold_db)
         candidates = loudest[levels[loudest] >= floor]
         need = self.min_voiced if candidates.size >= self.short else 1
         step = max(1, self.rate // PITCH_RATE)  # pitch needs no more than 8 kHz: half or less the work
-        lags = int(self.rate / step / self.pitch_hz[1]), int(np.ceil(self.rate / step / self.pitch_hz[0]))
-        voiced = 0
+        periods: list[np.ndarray] = []
         for part in (candidates[: self.short], candidates[self.short :]):  # the loudest usually settle it
             if part.size:
                 kept = rows[part, : rows.shape[1] // step * step]
                 low = kept.reshape(part.size, -1, step).mean(axis=2)  # average `step` samples: low-pass, decimate
-                voiced += int(np.sum(periodicity(low, *lags) >= self.min_periodicity))
-            if voiced >= need:
+                strength, period = periodicity(low, self.rate / step, self.pitch_hz, self.cut_hz)
+                periods.append(period[strength >= self.min_periodicity])
+            found = np.concatenate(periods)
+            steady = found.size >= STEADY_FRAMES and np.ptp(found) < 2  # within a sample: a machine, not a voice
+            if found.size >= need and not steady:
                 return True
         return False
