@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .variants import SPEAKER_VARIANT
+from .variants import ROBUST_VARIANT, SPEAKER_VARIANT
 
 MODES = ("default", "enrolled")
 OURS = "int8"
@@ -97,8 +97,8 @@ def _backends_md(backends: list[dict[str, Any]]) -> list[str]:
 
 
 def _ours_for_comparison(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Our int8 models' bench reports and UA (default, then per-speaker), where the variants section measured them."""
-    return [v for name in (OURS, SPEAKER_VARIANT) for v in results.get("variants", [])
+    """Our int8 models' bench reports and UA (default, studio, per-speaker), where the variants section measured them."""
+    return [v for name in (ROBUST_VARIANT, OURS, SPEAKER_VARIANT) for v in results.get("variants", [])
             if v["variant"] == name and "bench" in v]
 
 

@@ -30,7 +30,8 @@ PACKAGES = ("lightser", "numpy", "ai-edge-litert", "tensorflow-cpu", "tensorflow
             "opensmile", "scikit-learn")
 Section = Callable[[argparse.Namespace], Any]
 SECTIONS: dict[str, Section] = {
-    "variants": lambda a: variants.measure(a.runs, a.warmup, Path(a.weights), Path(a.report), Path(a.speaker_report)),
+    "variants": lambda a: variants.measure(a.runs, a.warmup, Path(a.weights), Path(a.report), Path(a.speaker_report),
+                                           Path(a.robust_report)),
     "features": lambda a: frontends.measure(a.runs, a.warmup),
     "backends": lambda a: backends.measure(a.runs, a.warmup, tflite_venv=Path(a.tflite_venv)),
     "opensmile": lambda a: [opensmile_svm.evaluate(name, a.runs, a.warmup) for name in ("eGeMAPS", "ComParE")],
@@ -70,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="cores to pin to (default 0); '' for no pinning")
     parser.add_argument("--out", default=str(RESULTS), help="results folder")
     parser.add_argument("--weights", default=str(variants.WEIGHTS), help="Keras weights for the float16/dynamic-range variants")
-    parser.add_argument("--report", default=str(variants.REPORT), help="the default model's LOSO report JSON (UA)")
+    parser.add_argument("--report", default=str(variants.REPORT), help="the studio model's LOSO report JSON (UA)")
+    parser.add_argument("--robust-report", default=str(variants.ROBUST_REPORT),
+                        help="the default (robust) model's LOSO report JSON (UA)")
     parser.add_argument("--speaker-report", default=str(variants.SPEAKER_REPORT),
                         help="the per-speaker model's LOSO report JSON (UA with and without enrolment)")
     parser.add_argument("--tflite-venv", default=str(backends.TFLITE_VENV), help="venv with tflite-runtime")

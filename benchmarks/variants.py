@@ -1,8 +1,9 @@
 """Model variants: full-integer int8 (ours), float32, float16 and dynamic-range (weights-only int8,
-what the original Light-SERNet code exported) of the default model, and the per-speaker int8
-model used for enrolment: size, latency and UA.
+what the original Light-SERNet code exported) of the studio model `emodb-int8`; the default
+model `emodb-robust-int8` (the same network, trained also under recording conditions); and the
+per-speaker int8 model used for enrolment: size, latency and UA.
 
-A variant's model is `models/emodb-<variant>.tflite` when present, otherwise (default model
+A variant's model is `models/emodb-<variant>.tflite` when present, otherwise (studio model
 only) it is converted here from the trained Keras weights (`lightser-train fit` leaves them in
 runs/fit-emodb/). UA comes from each model's leave-one-speaker-out report when it has the variant.
 """
@@ -17,12 +18,14 @@ from lightser.metadata import read_metadata, sidecar_path
 
 from .common import CACHE, ROOT, bench_report, shown
 
-SPEAKER_VARIANT = "speaker-int8"  # the per-speaker model; the other variants are exports of the default one
-VARIANTS = ("int8", "float32", "float16", "dynamic-range", SPEAKER_VARIANT)
+ROBUST_VARIANT = "robust-int8"  # the default model
+SPEAKER_VARIANT = "speaker-int8"  # the per-speaker model; the others are exports of the studio model
+VARIANTS = (ROBUST_VARIANT, "int8", "float32", "float16", "dynamic-range", SPEAKER_VARIANT)
 MODELS = ROOT / "models"
 WEIGHTS = ROOT / "runs" / "fit-emodb" / "best.weights.h5"
 REPORT = ROOT / "reports" / "emodb-loso-speed-h200.json"
 SPEAKER_REPORT = ROOT / "reports" / "emodb-loso-speaker-speed.json"
+ROBUST_REPORT = ROOT / "reports" / "emodb-loso-corrupt.json"
 # report model kind whose pooled UA belongs to each variant, and what it is
 UA_KINDS = {"int8": ("int8_runtime", "int8 TFLite through lightser.Recognizer"),
             "float32": ("float", "Keras float32: the same network as the float32 TFLite model")}
@@ -52,7 +55,7 @@ def locate(weights: Path = WEIGHTS) -> dict[str, Any]:
         shipped = MODELS / f"emodb-{variant}.tflite"
         if shipped.is_file():
             found[variant] = (shipped, "models/")
-        elif variant in ("int8", SPEAKER_VARIANT):
+        elif variant in ("int8", SPEAKER_VARIANT, ROBUST_VARIANT):
             found[variant] = f"missing: no {shown(shipped)}"
         elif weights.is_file():
             found[variant] = (convert(variant, reference, weights, CACHE / "models"), f"converted from {shown(weights)}")
@@ -61,10 +64,17 @@ def locate(weights: Path = WEIGHTS) -> dict[str, Any]:
     return found
 
 
-def report_ua(report: Path = REPORT, speaker_report: Path = SPEAKER_REPORT) -> dict[str, Any]:
+def _reports(report: Path, speaker_report: Path, robust_report: Path) -> dict[str, Path]:
+    """variant -> the LOSO report its UA comes from."""
+    return {**{variant: report for variant in VARIANTS}, SPEAKER_VARIANT: speaker_report, ROBUST_VARIANT: robust_report}
+
+
+def report_ua(report: Path = REPORT, speaker_report: Path = SPEAKER_REPORT,
+              robust_report: Path = ROBUST_REPORT) -> dict[str, Any]:
     """variant -> {test-time normalisation mode: pooled UA} from the LOSO reports, where they have them."""
     out = {}
-    for path, kinds in ((report, UA_KINDS), (speaker_report, {SPEAKER_VARIANT: UA_KINDS["int8"]})):
+    for path, kinds in ((report, UA_KINDS), (speaker_report, {SPEAKER_VARIANT: UA_KINDS["int8"]}),
+                        (robust_report, {ROBUST_VARIANT: UA_KINDS["int8"]})):
         if path.is_file():
             pooled = json.loads(path.read_text())["pooled"]
             out.update({variant: {"ua": {mode: modes[kind]["ua"] for mode, modes in pooled.items()},
@@ -80,9 +90,10 @@ def _no_ua(variant: str, report: Path) -> str:
 
 
 def measure(runs: int, warmup: int, weights: Path = WEIGHTS, report: Path = REPORT,
-            speaker_report: Path = SPEAKER_REPORT) -> list[dict[str, Any]]:
+            speaker_report: Path = SPEAKER_REPORT, robust_report: Path = ROBUST_REPORT) -> list[dict[str, Any]]:
     """One record per variant: its `lightser bench` report and UA, or why either is missing."""
-    ua = report_ua(report, speaker_report)
+    ua = report_ua(report, speaker_report, robust_report)
+    own_reports = _reports(report, speaker_report, robust_report)
     records = []
     for variant, found in locate(weights).items():
         record: dict[str, Any] = {"variant": variant}
@@ -90,7 +101,6 @@ def measure(runs: int, warmup: int, weights: Path = WEIGHTS, report: Path = REPO
             record["missing"] = found
         else:
             record.update(path=str(found[0]), origin=found[1], bench=bench_report(found[0], runs, warmup))
-        own_report = speaker_report if variant == SPEAKER_VARIANT else report
-        record.update(ua.get(variant) or {"ua": None, "source": _no_ua(variant, own_report)})
+        record.update(ua.get(variant) or {"ua": None, "source": _no_ua(variant, own_reports[variant])})
         records.append(record)
     return records

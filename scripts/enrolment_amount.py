@@ -86,7 +86,7 @@ def main() -> None:
              "", __doc__.split("\n\n", 2)[2].strip(), "",
              "| enrolled with | enrolment audio per scored clip: median (10th–90th percentile) | UA, mean over seeds | "
              "UA, lowest–highest seed |", "|---|---|---|---|", *rows, "",
-             "For comparison, the default model (`emodb-int8`, no enrolment) scores 84.7 % under the same protocol "
+             "For comparison, the studio model (`emodb-int8`, no enrolment) scores 84.7 % under the same protocol "
              "(`reports/emodb-loso-speed-h200.md`). The headline enrolled figure, 87.8 % "
              "(`reports/emodb-loso-speaker-speed.md`), standardises with one centred 3 s window per enrolment clip; "
              "here `speaker_stats` uses every speech window of each clip, as users' enrolment does. "

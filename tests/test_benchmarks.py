@@ -46,8 +46,10 @@ def test_each_model_takes_its_ua_from_its_own_report(tmp_path):
         return tmp_path / name
 
     got = variants.report_ua(write("global.json", {"default": 0.79}),
-                             write("speaker.json", {"default": 0.72, "enrolled": 0.85}))
+                             write("speaker.json", {"default": 0.72, "enrolled": 0.85}),
+                             write("robust.json", {"default": 0.81}))
     assert got["int8"]["ua"] == {"default": 0.79} and got["float32"]["ua"] == {"default": 0.78}
+    assert got["robust-int8"]["ua"] == {"default": 0.81} and "robust.json" in got["robust-int8"]["source"]
     assert got["speaker-int8"]["ua"] == {"default": 0.72, "enrolled": 0.85}
     assert "speaker.json" in got["speaker-int8"]["source"]
     assert "speaker-int8" not in variants.report_ua(tmp_path / "global.json", tmp_path / "absent.json")

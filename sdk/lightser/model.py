@@ -16,7 +16,7 @@ from .backend import Backend, load_backend
 from .errors import InvalidArgumentError, ModelError
 from .metadata import ModelMetadata, read_metadata, sha256_hex, sidecar_path
 
-DEFAULT_MODEL = "emodb-int8.tflite"
+DEFAULT_MODEL = "emodb-robust-int8.tflite"
 _TFLITE_IDENTIFIER = b"TFL3"
 
 

@@ -38,9 +38,10 @@ class Recognizer:
         fixed to the sample as a hum's does. Noise, rumble and hum are skipped; whispered
         speech has no pitch either: pass False to classify such windows.
     speeds: test-time speed averaging: each window is played at each of these speeds and
-        the scores averaged. The default, (1.0,), classifies it as it is. The default
-        model trained at 0.9, 1.0 and 1.1; (0.9, 1.0, 1.1) scored 1.3 points more UA
-        in its evaluation, at about 3 times the cost. `speaker_stats` and `for_speaker`
+        the scores averaged. The default, (1.0,), classifies it as it is. The bundled
+        models trained at 0.9, 1.0 and 1.1; (0.9, 1.0, 1.1) scored 0.2-1.3 points more UA
+        for the studio model "emodb-int8", at about 3 times the cost, and 0.3 points less
+        for the default model. `speaker_stats` and `for_speaker`
         raise `InvalidArgumentError` unless speeds is (1.0,): enrolment statistics
         describe the voice as recorded, not sped up.
     """
