@@ -29,7 +29,7 @@ from .recognizer import Recognizer
 
 SYNTHETIC_SECONDS = 3.0
 SYNTHETIC_RATE = 48000
-STAGES = ("decode", "resample", "features", "inference", "end_to_end")
+STAGES = ("decode", "resample", "gate", "features", "inference", "end_to_end")
 PERCENTILES = (50, 90, 99)
 _MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
@@ -94,8 +94,9 @@ def stage_calls(rec: Recognizer, clip: dict[str, Any]) -> dict[str, Callable[[],
     """One zero-argument call per stage of STAGES, each fed the previous stage's output.
 
     decode: the file bytes to mono float32 at their own rate; resample: to the model's
-    rate; features: MFCCs of one window; inference: `Model.run`; end_to_end:
-    `Recognizer.predict` on the file bytes (every window at every test speed, silence gate included).
+    rate; gate: the speech gate (level and voicing) on one window; features: MFCCs of one
+    window; inference: `Model.run`; end_to_end: `Recognizer.predict` on the file bytes (every
+    window at every test speed, speech gate included).
     """
     recipe = rec.recipe
     decoded = audio.read(clip["data"], None, clip["sample_rate"])
@@ -104,6 +105,7 @@ def stage_calls(rec: Recognizer, clip: dict[str, Any]) -> dict[str, Callable[[],
     return {
         "decode": lambda: audio.read(clip["data"], None, clip["sample_rate"]),
         "resample": lambda: audio.read(decoded, clip["sample_rate"], recipe.sample_rate),
+        "gate": lambda: rec.gate(resampled[: recipe.window_samples]),
         "features": lambda: features.extract(resampled, recipe),
         "inference": lambda: rec.model.run(feats),
         "end_to_end": lambda: rec.predict(clip["data"]),

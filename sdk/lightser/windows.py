@@ -61,8 +61,8 @@ def periodicity(
     """Each row's strongest repetition with a pitch of `pitch_hz` (low, high) at `rate`: the peak of
     its autocorrelation over those periods relative to lag 0 (1.0: perfectly periodic), and that
     period in samples, after removing each row's mean and everything below `cut_hz` (rumble
-    would otherwise mask the peak). A row whose maximum there falls on an end of the range (no peak inside it, as in
-    noise) scores 0."""
+    would otherwise mask the peak). A row whose maximum there falls on an end of the range (no
+    peak inside it, as in noise) scores 0."""
     size = 2 * rows.shape[1]
     centred = rows - rows.mean(axis=1, keepdims=True, dtype=np.float64)  # else the padding's step leaks high
     spectrum = np.fft.rfft(centred, size, axis=1)
