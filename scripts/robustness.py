@@ -25,11 +25,10 @@ import numpy as np
 from lightser import NoSpeechError, Recognizer, audio
 from lightser_export import corrupt
 from lightser_export.datasets import load_emodb
-from lightser_export.metrics import unweighted_accuracy
+from lightser_export.metrics import REFUSED, unweighted_accuracy
 
 RATE = 16000
 BABBLE_TALKERS = 4
-REFUSED = -1
 Condition = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]  # (clip, its index, rng) -> clip
 
 
