@@ -26,13 +26,13 @@ SETS = {"1.0 (none)": (1.0,), "0.95, 1.0, 1.05": (0.95, 1.0, 1.05),
         "0.9, 1.0, 1.1 (the training speeds)": (0.9, 1.0, 1.1), "all five": SPEEDS}
 
 
-def scores_by_speed(run: Path, dataset: Dataset) -> dict[float, np.ndarray]:
+def scores_by_speed(run: Path, dataset: Dataset, speeds: tuple[float, ...] = SPEEDS) -> dict[float, np.ndarray]:
     """speed -> (clips, classes) scores of each clip by its own fold's model."""
     speakers = np.asarray([u.speaker for u in dataset.utterances])
-    out = {speed: np.zeros((len(speakers), len(dataset.labels))) for speed in SPEEDS}
+    out = {speed: np.zeros((len(speakers), len(dataset.labels))) for speed in speeds}
     for speaker in sorted(set(speakers)):
         model = run / f"speaker-{speaker}" / "model-int8.tflite"
-        for speed in SPEEDS:
+        for speed in speeds:
             rec = Recognizer(model, speeds=(speed,))
             for i in np.flatnonzero(speakers == speaker):
                 out[speed][i] = list(rec.predict(dataset.utterances[i].path).scores.values())
