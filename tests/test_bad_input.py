@@ -287,6 +287,16 @@ def test_missing_path(recognizer, tmp_path):
         recognizer.predict(str(tmp_path / "nope.wav"))
 
 
+def test_iter_segments_checks_its_source_at_the_call(recognizer, tmp_path):
+    """Not at the first next(): the error surfaces where the bad argument was passed."""
+    with pytest.raises(AudioError, match="no such file"):
+        recognizer.iter_segments(tmp_path / "nope.wav")
+    with pytest.raises(InvalidArgumentError, match="sample_rate"):
+        recognizer.iter_segments(np.zeros(RATE), sample_rate=-1)
+    with pytest.raises(InvalidArgumentError, match="progress"):
+        recognizer.iter_segments(np.zeros(RATE), sample_rate=RATE, progress="yes")
+
+
 def test_names_the_system_refuses_are_audio_errors(recognizer, tmp_path):
     with pytest.raises(AudioError, match="cannot open"):
         recognizer.predict(tmp_path / ("a" * 300 + ".wav"))  # longer than any file system allows

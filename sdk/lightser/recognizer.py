@@ -90,17 +90,25 @@ class Recognizer:
     def _windows(
         self, source: audio.AudioSource, sample_rate: float | None, progress: Callable[[float], None] | None
     ) -> Iterator[tuple[float, float, np.ndarray]]:
+        """(start s, end s, samples) of each window. `source` is opened and checked at the call,
+        so a bad one raises here rather than at the first window."""
         if progress is not None and not callable(progress):
             raise InvalidArgumentError(f"progress={progress!r}: expected a function of the seconds read, or None")
         rate = self.recipe.sample_rate
-        blocks = audio.stream(source, sample_rate, rate)
-        for start, samples in windows.sliding(
-            blocks,
+        cut = windows.sliding(
+            audio.stream(source, sample_rate, rate),
             length=self.recipe.window_samples,
             hop=int(round(self.hop_seconds * rate)),
             minimum=int(round(MIN_SECONDS * rate)),
             name=audio.describe(source),
-        ):
+        )
+        return self._timed(cut, progress)
+
+    def _timed(
+        self, cut: Iterator[tuple[int, np.ndarray]], progress: Callable[[float], None] | None
+    ) -> Iterator[tuple[float, float, np.ndarray]]:
+        rate = self.recipe.sample_rate
+        for start, samples in cut:
             end = (start + samples.shape[0]) / rate
             if progress is not None:
                 progress(end)
@@ -121,10 +129,14 @@ class Recognizer:
         *,
         progress: Callable[[float], None] | None = None,
     ) -> Iterator[Segment]:
-        """Yield one `Segment` per window as the audio is read (constant memory)."""
-        for start, end, samples in self._windows(source, sample_rate, progress):
-            prediction = Prediction.from_probabilities(self.labels, self._scores(samples)) if self.gate(samples) else None
-            yield Segment(start, end, prediction)
+        """One `Segment` per window, each as the audio is read (constant memory). A source that
+        cannot be read raises at the call, before the first window."""
+        cut = self._windows(source, sample_rate, progress)
+        return (Segment(start, end, self._prediction(samples)) for start, end, samples in cut)
+
+    def _prediction(self, samples: np.ndarray) -> Prediction | None:
+        """The window's prediction, or None where the speech gate turns it away."""
+        return Prediction.from_probabilities(self.labels, self._scores(samples)) if self.gate(samples) else None
 
     def predict_segments(
         self,
