@@ -11,7 +11,9 @@ kind of noise no training recipe here uses; those speakers trained the fold's mo
 heard these very utterances (with their labels) as speech; the other conditions come from the same generators
 as `--corrupt` training, at fixed settings, with other random draws. "agrees" is the share of
 clips whose label is the same as for the clip as recorded. "refused" counts clips in which the
-runtime's speech gate found no speech (`NoSpeechError`); they count as misses.
+runtime's speech gate found no speech (`NoSpeechError`); they count as misses. Fold models that
+standardise per speaker (the enrolment model) are enrolled for each clip with `speaker_stats` over
+the speaker's other clips under the same condition (other draws), never the scored clip itself.
 """
 
 from __future__ import annotations
@@ -60,12 +62,18 @@ def _model(run: Path, speaker: str) -> Path:
 def score(recognizers: dict[str, Recognizer], clips: list[np.ndarray], speakers: np.ndarray, rows: np.ndarray,
           labels: tuple[str, ...], condition: Condition, seed: int) -> np.ndarray:
     """Predicted class index of clips `rows` under `condition`, each by its own fold's recognizer;
-    REFUSED where the speech gate found no speech in it (a miss in every score)."""
+    REFUSED where the speech gate found no speech in it (a miss in every score). A recognizer
+    that standardises per speaker is first enrolled with the speaker's other clips, under the
+    same condition (as a user would enrol where they speak)."""
+    heard = {i: condition(clips[i], i, np.random.default_rng([seed, i])) for i in rows}
 
     def one(i: int) -> int:
+        rec = recognizers[speakers[i]]
         try:
-            return labels.index(recognizers[speakers[i]].predict(
-                condition(clips[i], i, np.random.default_rng([seed, i])), RATE).label)
+            if rec.recipe.normalisation == "speaker":
+                others = [heard[j] for j in rows if speakers[j] == speakers[i] and j != i]
+                rec = rec.for_speaker(*rec.speaker_stats(others, RATE, min_seconds=0))
+            return labels.index(rec.predict(heard[i], RATE).label)
         except NoSpeechError:
             return REFUSED
 
