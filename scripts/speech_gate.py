@@ -48,6 +48,22 @@ def _tone(hz: float, harmonics: int, vibrato: float = 0.0) -> Condition:
     return make
 
 
+def _melody(note_seconds: float, harmonics: int) -> Condition:
+    """A tune: random notes of the A major scale (220-440 Hz), each `note_seconds` long, plucked
+    (each note decays), with `harmonics` harmonics of falling strength."""
+    scale = 220.0 * 2 ** (np.array([0, 2, 4, 5, 7, 9, 11, 12]) / 12)
+
+    def make(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        n = int(note_seconds * RATE)
+        hz = np.repeat(rng.choice(scale, len(x) // n + 1), n)[: len(x)]
+        phase = 2 * np.pi * np.cumsum(hz) / RATE
+        decay = np.exp(-3.0 * (np.arange(len(x)) % n) / n)
+        y = decay * sum(np.sin(k * phase) / k for k in range(1, harmonics + 1))
+        return (LEVEL * y / np.sqrt(np.mean(y**2))).astype(np.float32)
+
+    return make
+
+
 def _plus(condition: Condition, snr_db: float) -> Condition:
     """The clip with the sound `condition` makes mixed in at `snr_db`."""
     return lambda x, rng: corrupt.add_noise(x, condition(x, rng), snr_db)
@@ -90,6 +106,7 @@ OTHER: dict[str, Condition] = {
     "rectified hum, 120 Hz with 10 harmonics": _tone(120.0, 10),
     "a steady note, 220 Hz with 10 harmonics": _tone(220.0, 10),
     "a sung note, 220 Hz with 10 harmonics and 2 % vibrato": _tone(220.0, 10, 0.02),
+    "a plucked melody, 0.25 s notes of a scale at 220-440 Hz, 10 harmonics": _melody(0.25, 10),
 }
 
 
@@ -98,7 +115,7 @@ def window_passes(rec: Recognizer, x: np.ndarray) -> list[tuple[bool, bool]]:
     loudness = dataclasses.replace(rec.gate, voicing=False)
     step = int(round(rec.hop_seconds * RATE))
     return [(loudness(w), rec.gate(w))
-            for _, w in windows.sliding([x], rec.recipe.window_samples, step, 1, "clip")]
+            for _, w in windows.sliding([x], rec.recipe.window_samples, step, 1, "clip", RATE)]
 
 
 def main() -> None:

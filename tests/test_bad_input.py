@@ -58,8 +58,8 @@ LONG = voiced(12.0)  # more than one 10 s decode block
 
 # id -> (array, sample_rate, expected error or None for a valid prediction, message fragment)
 ARRAYS = {
-    "empty": (np.zeros(0, np.float32), RATE, AudioTooShortError, "no samples"),
-    "empty-stereo": (np.zeros((0, 2), np.float32), RATE, AudioTooShortError, "no samples"),
+    "empty": (np.zeros(0, np.float32), RATE, AudioTooShortError, "no audio"),
+    "empty-stereo": (np.zeros((0, 2), np.float32), RATE, AudioTooShortError, "no audio"),
     "no-channels": (np.zeros((RATE, 0), np.float32), RATE, InvalidArgumentError, "no channels"),
     "0-d": (np.array(0.5), RATE, InvalidArgumentError, "0-D"),
     "3-d": (X.reshape(-1, 1, 1), RATE, InvalidArgumentError, "3-D"),
@@ -238,7 +238,7 @@ def test_zero_byte_file(recognizer, tmp_path):
 def test_wav_header_without_data(recognizer, tmp_path):
     header = encode(np.zeros(0, np.int16), RATE)
     assert len(header) == 44
-    with pytest.raises(AudioTooShortError, match="no samples"):
+    with pytest.raises(AudioTooShortError, match="no audio"):
         recognizer.predict(_write(tmp_path, "header.wav", header))
 
 
@@ -518,6 +518,113 @@ def test_file_object_is_left_open(recognizer, good_wav):
     assert not f.closed
     f.seek(0)
     recognizer.predict(f)
+
+
+def test_file_object_is_read_from_where_it_stands_and_put_back(recognizer, good_wav, tmp_path):
+    expected = recognizer.predict(good_wav)
+    path = _write(tmp_path, "prefixed.bin", b"x" * 100 + good_wav)
+    for f in (io.BytesIO(b"x" * 100 + good_wav), open(path, "rb")):
+        with f:
+            f.seek(100)
+            for _ in range(2):  # the same answer twice: the position is restored after each read
+                _close(recognizer.predict(f), expected)
+                assert f.tell() == 100
+            assert [s.end for s in recognizer.predict_segments(f)] == [s.end for s in recognizer.predict_segments(good_wav)]
+            f.seek(0, io.SEEK_END)
+            with pytest.raises(AudioError, match="seek\\(0\\)"):
+                recognizer.predict(f)
+            assert f.tell() == len(good_wav) + 100
+
+
+def test_a_write_only_file_object(recognizer, tmp_path):
+    with open(tmp_path / "out.wav", "ab") as f, pytest.raises(InvalidArgumentError, match="not open for reading"):
+        recognizer.predict(f)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_damaged_headers_raise_without_noise_on_stderr(recognizer, capfd, seed):
+    """libsndfile seeks to odd places in a damaged AIFF header; that must not print tracebacks."""
+    header = encode(voiced(1.0), RATE, format="AIFF")[:24]
+    data = header + np.random.default_rng(seed).integers(0, 256, 4000, dtype=np.uint8).tobytes()
+    with pytest.raises(AudioError, match="not a readable audio file"):
+        recognizer.predict(data)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_truncated_flac_gives_the_answer_for_what_is_there(recognizer, tmp_path):
+    """libsndfile fails the read that meets the cut; the audio before it is recovered."""
+    data = encode(voiced(20.0), RATE, format="FLAC")
+    cut = _write(tmp_path, "cut.flac", data[: int(len(data) * 0.7)])
+    segments = recognizer.predict_segments(cut)
+    assert 12.0 < segments[-1].end < 14.5
+    assert recognizer.predict(cut).label in recognizer.labels
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_named_pipes(recognizer, tmp_path, good_wav):
+    import threading
+
+    fifo = tmp_path / "audio"
+    os.mkfifo(fifo)
+    with pytest.raises(AudioError, match="no data"):  # nothing writing: refused at once, no wait
+        recognizer.predict(fifo)
+    data = encode(voiced(4.0), RATE, format="FLAC")  # FLAC decoding seeks, which a pipe cannot
+
+    def write() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    _close(recognizer.predict(fifo), recognizer.predict(data))
+    writer.join()
+
+
+@pytest.mark.parametrize(
+    "source, rate, message",
+    [
+        (memoryview(np.zeros(RATE)), RATE, "got memoryview with sample_rate=; pass a NumPy array"),
+        (np.ma.masked_array(np.zeros(RATE), mask=False), RATE, "masked array"),
+        (np.zeros(RATE), 10**400, "sample_rate=1000"),
+        (np.zeros(RATE), np.array([16000, 16000]), "sample_rate=array"),
+    ],
+)
+def test_array_likes_and_rates(recognizer, source, rate, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        recognizer.predict(source, sample_rate=rate)
+
+
+def test_a_sample_rate_saved_by_numpy_is_a_rate(recognizer):
+    x = voiced(1.0)
+    _close(recognizer.predict(x, sample_rate=np.load(_npz(x))["rate"]), recognizer.predict(x, RATE))
+
+
+def _npz(x: np.ndarray) -> io.BytesIO:
+    buffer = io.BytesIO()
+    np.savez(buffer, x=x, rate=RATE)
+    buffer.seek(0)
+    return buffer
+
+
+def test_a_path_with_a_nul_byte(recognizer):
+    with pytest.raises(AudioError, match="NUL|null"):
+        recognizer.predict("clip.wav\0.wav")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"num_threads": 100_000}, {"silence_db": 10**400}, {"hop_seconds": 10**400}],
+)
+def test_out_of_range_settings(kwargs):
+    with pytest.raises(InvalidArgumentError, match=next(iter(kwargs))):
+        Recognizer(**kwargs)
+
+
+def test_speaker_stats_needs_clips(speaker_recognizer, good_wav):
+    with pytest.raises(InvalidArgumentError, match="no clips given"):
+        speaker_recognizer.speaker_stats([])
+    with pytest.raises(InvalidArgumentError, match="min_seconds"):
+        speaker_recognizer.speaker_stats([good_wav], min_seconds=10**400)
 
 
 def test_bundled_models_by_name_with_or_without_the_extension(tmp_path):

@@ -142,8 +142,23 @@ def test_segments_of_a_file_that_fails_part_way(tmp_path):
 )
 def test_bad_options_fail_cleanly(args):
     code, stdout, stderr = run_lightser(*args)
-    assert code != 0 and stdout == ""
-    assert "Traceback" not in stderr and stderr.strip()
+    assert code == 2 and stdout == ""
+    assert len(_errors(stderr)) == 1, stderr  # argparse's usage block too is one line
+
+
+def test_a_damaged_mp3_is_one_line(tmp_path):
+    """mpg123 writes notes on damaged MP3 data straight to stderr; the command shows only its own line."""
+    path = tmp_path / "damaged.mp3"
+    path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 64)
+    code, stdout, stderr = run_lightser("predict", str(path))
+    assert code == 1 and stdout == ""
+    assert _errors(stderr) == [f"lightser: error: {path}: not a readable audio file (unrecognised or damaged data)"]
+
+
+def test_control_characters_in_names_are_escaped(tmp_path):
+    code, _, stderr = run_lightser("predict", str(tmp_path / "a\x1b[31mred\tb.wav"))
+    assert code == 1 and "\x1b" not in stderr and "\t" not in stderr.rstrip("\n")
+    assert _errors(stderr) == [f"lightser: error: {tmp_path}/a\\x1b[31mred\\tb.wav: no such file"]
 
 
 def test_empty_file_list_entry(tmp_path):

@@ -69,7 +69,7 @@ def test_every_emodb_window_passes_the_gate(recognizer, emodb_wavs):
         (path.name, start)
         for path in emodb_wavs
         for start, w in windows.sliding([soundfile.read(path, dtype="float32")[0]], recognizer.recipe.window_samples,
-                                        step, 1, path.name)
+                                        step, 1, path.name, recognizer.recipe.sample_rate)
         if not recognizer.gate(w)
     ]
     assert len(emodb_wavs) == 535 and refused == []

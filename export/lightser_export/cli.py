@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from lightser.cli import Parser, report as report_error
+
 
 def _versions() -> dict[str, str]:
     import importlib.metadata as md
@@ -105,7 +107,7 @@ def setup(args: argparse.Namespace) -> tuple[Any, Any, Any, list[Any]]:
     try:
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     except ValueError as err:  # as argparse reports a bad option: one line, status 2
-        print(f"lightser-train: error: {err}", file=sys.stderr)
+        report_error(err, "lightser-train")
         raise SystemExit(2) from None
     recipe = FeatureRecipe(window_seconds=args.window)
     dataset = load(args.dataset, args.data, args.scope)
@@ -213,7 +215,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     try:
         merged = report.merge(parts, _command())
     except ValueError as error:
-        print(f"lightser-train merge: error: {error}", file=sys.stderr)
+        report_error(error, "lightser-train merge")
         return 2
     report.write(merged, Path(args.out))
     print(Path(args.out).with_suffix(".md").read_text())
@@ -245,10 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import tensorflow  # noqa: F401
     except ImportError:
-        print("lightser-train: error: TensorFlow is missing; install the export extra: pip install 'lightser[export]'",
-              file=sys.stderr)
+        report_error("TensorFlow is missing; install the export extra: pip install 'lightser[export]'", "lightser-train")
         return 2
-    parser = argparse.ArgumentParser(prog="lightser-train", description=__doc__)
+    parser = Parser(prog="lightser-train", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("eval", help="cross-validate a recipe and write a report (JSON, Markdown, PNG)")
     ev.add_argument("--protocol", choices=("loso", "paper"), default="loso")

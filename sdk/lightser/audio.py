@@ -30,6 +30,8 @@ MAX_AMPLITUDE = 1e30  # float samples (full scale 1.0) above this would overflow
 _INT_SCALES = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _INTEGER_SUBTYPES = ("PCM_", "ULAW", "ALAW")  # libsndfile subtypes of integer samples
+SALVAGE_FRAMES = 1024  # frames per read when recovering what decodes before damage
+_DECODE_ERRORS = (soundfile.LibsndfileError, RuntimeError, ValueError)
 
 
 def describe(source: object) -> str:
@@ -44,17 +46,30 @@ def describe(source: object) -> str:
     return file_name if isinstance(file_name, str) else f"<{type(source).__name__}>"
 
 
+def finite(value: object) -> float | None:
+    """`value` as a float if it is a finite real number (or a 0-d array of one, as `np.load`
+    gives), else None; bools are not numbers here."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
 def check_sample_rate(sample_rate: object, name: str = "sample_rate") -> float:
-    """`sample_rate` as a float in [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE], or an `InvalidArgumentError`."""
-    if (
-        isinstance(sample_rate, bool)
-        or not isinstance(sample_rate, numbers.Real)
-        or not MIN_SAMPLE_RATE <= float(sample_rate) <= MAX_SAMPLE_RATE
-    ):
+    """`sample_rate` (see `finite`) as a float in [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE], or an
+    `InvalidArgumentError`."""
+    rate = finite(sample_rate)
+    if rate is None or not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        shown = f"{sample_rate!r:.60}"
         raise InvalidArgumentError(
-            f"{name}={sample_rate!r}: expected a number of Hz from {MIN_SAMPLE_RATE:g} to {MAX_SAMPLE_RATE:g}"
+            f"{name}={shown}: expected a number of Hz from {MIN_SAMPLE_RATE:g} to {MAX_SAMPLE_RATE:g}"
         )
-    return float(sample_rate)
+    return rate
 
 
 def _check_finite(samples: np.ndarray, source: str) -> None:
@@ -136,6 +151,42 @@ def _array_blocks(samples: np.ndarray, block: int, source: str) -> Iterator[np.n
         yield _to_float(samples[start : start + block], source)
 
 
+class _Guarded:
+    """The caller's file object as libsndfile's callbacks see it: positions count from where
+    the object stood (so audio is read from there), a seek or read it refuses is remembered
+    instead of raised inside the C decoder, and `restore` puts the object back as found."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle, self.base = handle, handle.tell()
+        self.error: Exception | None = None
+
+    def tell(self) -> int:
+        return self.handle.tell() - self.base
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            offset += self.base
+        try:  # libsndfile asks for odd places in damaged headers: it sees the position unmoved
+            if offset >= self.base or whence != io.SEEK_SET:
+                self.handle.seek(offset, whence)
+        except (OSError, ValueError):
+            pass
+        return self.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.handle.read(size)
+        except (OSError, ValueError) as exc:
+            self.error = exc
+            return b""
+
+    def restore(self) -> None:
+        try:
+            self.handle.seek(self.base)
+        except (OSError, ValueError):
+            pass
+
+
 def _seekable(handle: Any) -> bool:
     """Whether a file object can seek: its `seekable()` says, or, without one, having `seek`."""
     if not hasattr(handle, "seekable"):
@@ -146,58 +197,123 @@ def _seekable(handle: Any) -> bool:
         return False
 
 
-def _open(source: AudioSource, name: str) -> soundfile.SoundFile:
-    if isinstance(source, (str, os.PathLike)):
-        if not os.fspath(source):
-            raise InvalidArgumentError("audio: got an empty path")
-        path = Path(source)
+def _path(source: str | os.PathLike, name: str) -> bytes | str | io.BytesIO:
+    """What libsndfile opens for a path: the name (as bytes where the system's names are), or
+    a pipe's whole stream in memory (libsndfile needs to seek)."""
+    if not os.fspath(source):
+        raise InvalidArgumentError("audio: got an empty path")
+    path = Path(source)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise AudioError(f"{name}: no such file") from None
+    except (OSError, ValueError) as exc:  # a name too long or holding a NUL, a folder we may not enter, ...
+        raise AudioError(f"{name!r}: cannot open ({getattr(exc, 'strerror', None) or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise AudioError(f"{name}: is a directory, not an audio file")
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # a named pipe, <(...) or /dev/stdin from a pipe
         try:
-            mode = path.stat().st_mode
-        except FileNotFoundError:
-            raise AudioError(f"{name}: no such file") from None
-        except OSError as exc:  # a name too long, a folder we may not enter, ...
-            raise AudioError(f"{name}: cannot open ({exc.strerror or exc})") from None
-        if stat.S_ISDIR(mode):
-            raise AudioError(f"{name}: is a directory, not an audio file")
-        if os.name != "nt":
-            source = os.fsencode(path)  # soundfile encodes str strictly: names that are not UTF-8 failed
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # no writer: read EOF, not wait
+            os.set_blocking(fd, True)
+            with open(fd, "rb") as pipe:
+                data = pipe.read()
+        except OSError as exc:
+            raise AudioError(f"{name}: cannot read ({exc.strerror or exc})") from None
+        if not data:
+            raise AudioError(f"{name}: a pipe that gave no data (is anything writing to it?)")
+        return io.BytesIO(data)
+    return os.fsencode(path) if os.name != "nt" else str(path)  # soundfile encodes str strictly
+
+
+def _file_object(source: Any, name: str) -> Any:
+    """A binary, readable file object as libsndfile can take it; a stream that cannot seek (a
+    pipe, socket or HTTP body) is read into memory, since libsndfile needs to seek."""
+    if isinstance(source, io.TextIOBase):
+        raise InvalidArgumentError(f"{name}: a text-mode file; open it in binary mode ('rb')")
+    if getattr(source, "closed", False):
+        raise InvalidArgumentError(f"{name}: the file object is closed")
+    try:
+        readable = source.readable() if hasattr(source, "readable") else True
+    except (OSError, ValueError):
+        readable = False
+    if not readable:
+        raise InvalidArgumentError(f"{name}: the file object is not open for reading; open it with 'rb'")
+    if _seekable(source):
+        return source
+    try:
+        return io.BytesIO(source.read())
+    except (OSError, TypeError, ValueError) as exc:
+        raise AudioError(f"{name}: cannot read ({exc})") from exc
+
+
+def _open(source: AudioSource, name: str) -> tuple[soundfile.SoundFile, _Guarded | None]:
+    """libsndfile's handle on `source`, and the guard around it when it is a file object."""
+    guard = None
+    if isinstance(source, (str, os.PathLike)):
+        opened: Any = _path(source, name)
+        if isinstance(opened, io.BytesIO):
+            guard = _Guarded(opened)
     elif isinstance(source, (bytes, bytearray)):
-        source = io.BytesIO(bytes(source))
+        guard = _Guarded(io.BytesIO(bytes(source)))
     elif not hasattr(source, "read"):
         raise InvalidArgumentError(
             f"audio: got {type(source).__name__}; expected a path, bytes, a binary file object "
             "or a NumPy array"
         )
-    elif isinstance(source, io.TextIOBase):
-        raise InvalidArgumentError(f"{name}: a text-mode file; open it in binary mode ('rb')")
-    elif getattr(source, "closed", False):
-        raise InvalidArgumentError(f"{name}: the file object is closed")
-    elif not _seekable(source):  # a pipe, socket or HTTP body: libsndfile needs to seek
-        try:
-            source = io.BytesIO(source.read())
-        except (OSError, TypeError, ValueError) as exc:
-            raise AudioError(f"{name}: cannot read ({exc})") from exc
+    else:
+        guard = _Guarded(_file_object(source, name))
     try:
-        return soundfile.SoundFile(source)
+        return soundfile.SoundFile(guard if guard is not None else opened), guard
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
+        if guard is not None:
+            guard.restore()
         reason = getattr(exc, "error_string", None) or exc  # libsndfile's words, without our object's repr
-        raise AudioError(f"{name}: not a readable audio file ({reason})") from exc
+        if guard is None and "does not exist" in str(reason):  # libsndfile's words for data it cannot parse
+            reason = "unrecognised or damaged data"
+        where = f"; read from byte {guard.base}, where the file object stood: seek(0) first?" if guard and guard.base else ""
+        raise AudioError(f"{name}: not a readable audio file ({reason}{where})") from exc
 
 
-def _file_blocks(handle: soundfile.SoundFile, name: str) -> Iterator[np.ndarray]:
+def _salvaged(handle: soundfile.SoundFile, start: int) -> np.ndarray:
+    """The frames from `start` up to where decoding fails (a truncated or damaged stream, as a
+    cut FLAC), read again in small steps: a failed read gives back none of its frames."""
+    pieces = [np.zeros((0, handle.channels), np.float32)]
+    try:
+        handle.seek(start)
+        while (piece := handle.read(SALVAGE_FRAMES, dtype="float32", always_2d=True)).shape[0]:
+            pieces.append(piece)
+    except _DECODE_ERRORS:
+        pass
+    return np.concatenate(pieces)
+
+
+def _file_blocks(handle: soundfile.SoundFile, guard: _Guarded | None, name: str) -> Iterator[np.ndarray]:
+    """The decoded blocks. A decoding error after audio has come out ends the stream there, as
+    the end of a truncated file does; one before any raises `AudioError`."""
     block = max(1, BLOCK_SAMPLES // handle.channels)
     integer = handle.subtype.startswith(_INTEGER_SUBTYPES)  # decodes within [-1, 1]: nothing to check
-    with handle:
-        while True:
-            try:
-                samples = handle.read(block, dtype="float32", always_2d=True)
-            except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
-                raise AudioError(f"{name}: decoding failed ({exc})") from exc
-            if samples.shape[0] == 0:
-                return
-            if not integer:
-                _check_finite(samples, name)
-            yield samples
+    decoded, damaged = 0, False
+    try:
+        with handle:
+            while not damaged:
+                start = handle.tell()
+                try:
+                    samples = handle.read(block, dtype="float32", always_2d=True)
+                except _DECODE_ERRORS as exc:
+                    samples, damaged = _salvaged(handle, start), True
+                    if not decoded and not samples.shape[0]:
+                        raise AudioError(f"{name}: decoding failed ({exc})") from exc
+                if guard is not None and guard.error is not None:
+                    raise AudioError(f"{name}: cannot read ({guard.error})") from guard.error
+                if samples.shape[0] == 0:
+                    return
+                if not integer:
+                    _check_finite(samples, name)
+                decoded += samples.shape[0]
+                yield samples
+    finally:
+        if guard is not None:
+            guard.restore()
 
 
 def _resampled(blocks: Iterator[np.ndarray], rate: float, target_rate: int) -> Iterator[np.ndarray]:
@@ -224,6 +340,8 @@ def _source_blocks(
             f"audio: got a {type(source).__name__}; pass a NumPy array, "
             "e.g. np.asarray(samples, dtype=np.float32)"
         )
+    if isinstance(source, np.ma.MaskedArray):
+        raise InvalidArgumentError(f"{name}: a masked array; pass x.filled(0) or the data you mean")
     if isinstance(source, np.ndarray):
         if sample_rate is None:
             raise InvalidArgumentError(f"{name}: sample_rate= is required for arrays")
@@ -232,15 +350,21 @@ def _source_blocks(
         block = max(1, BLOCK_SAMPLES // max(1, channels))
         return rate, _downmixed(_array_blocks(source, block, name))
     if sample_rate is not None:
+        if not isinstance(source, (str, os.PathLike, bytes, bytearray)) and not hasattr(source, "read"):
+            raise InvalidArgumentError(
+                f"audio: got {type(source).__name__} with sample_rate=; pass a NumPy array, e.g. np.asarray(x)"
+            )
         raise InvalidArgumentError(f"{name}: sample_rate= is only for arrays; files carry their own")
-    handle = _open(source, name)
+    handle, guard = _open(source, name)
     if not MIN_SAMPLE_RATE <= handle.samplerate <= MAX_SAMPLE_RATE:
         handle.close()
+        if guard is not None:
+            guard.restore()
         raise AudioError(
             f"{name}: sample rate {handle.samplerate} Hz is outside "
             f"{MIN_SAMPLE_RATE:g}..{MAX_SAMPLE_RATE:g} Hz"
         )
-    return float(handle.samplerate), _downmixed(_file_blocks(handle, name))
+    return float(handle.samplerate), _downmixed(_file_blocks(handle, guard, name))
 
 
 def stream(source: AudioSource, sample_rate: float | None, target_rate: int) -> Iterator[np.ndarray]:

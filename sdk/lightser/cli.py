@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from typing import Sequence
+from typing import Iterator, NoReturn, Sequence
 
 from . import __version__, bench
 from .errors import LightSERError
@@ -19,10 +20,46 @@ def _scores_text(prediction: Prediction) -> str:
     return " ".join(f"{label}={score:.3f}" for label, score in prediction.scores.items())
 
 
-def _report(exc: Exception) -> None:
-    """One line on stderr per error, even when a file name holds a line break."""
-    text = str(exc).replace("\r", "\\r").replace("\n", "\\n")
-    print(f"lightser: error: {text}", file=sys.stderr, flush=True)
+def report(error: object, prog: str = "lightser") -> None:
+    """One line on stderr per error, even when a file name holds a line break or other control
+    characters (escaped as Python writes them)."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(error))
+    print(f"{prog}: error: {text}", file=sys.stderr, flush=True)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error reported in one line like every other error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        report(f"{message} (see {self.prog} --help)", self.prog.split()[0])
+        raise SystemExit(2)
+
+
+@contextlib.contextmanager
+def _c_libraries_quiet() -> Iterator[None]:
+    """For the command, what C libraries write straight to file descriptor 2 (mpg123's notes on
+    a damaged MP3, ...) goes to the null device, while Python's `sys.stderr`, which carries the
+    one-line errors, moves to a copy of the real one. Left alone when sys.stderr is not fd 2."""
+    try:
+        own = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        own = False
+    if not own:
+        yield
+        return
+    python_stderr = sys.stderr
+    python_stderr.flush()
+    kept, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    sys.stderr = open(kept, "w", encoding=python_stderr.encoding, errors="backslashreplace", buffering=1)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(kept, 2)
+        sys.stderr.close()  # closes `kept`
+        sys.stderr = python_stderr
 
 
 def _gate(text: str) -> float | None:
@@ -65,7 +102,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             _predict_one(rec, path, args)
         except LightSERError as exc:
             failed += 1
-            _report(exc)
+            report(exc)
     return 1 if failed else 0
 
 
@@ -98,7 +135,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lightser", description=__doc__)
+    parser = Parser(prog="lightser", description=__doc__)
     parser.add_argument("--version", action="version", version=f"lightser {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -148,9 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="surrogateescape" if utf8 else "backslashreplace")
     args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        with _c_libraries_quiet():
+            return args.run(args)
     except LightSERError as exc:
-        _report(exc)
+        report(exc)
         return 2
     except KeyboardInterrupt:
         return 130

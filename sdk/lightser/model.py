@@ -18,6 +18,7 @@ from .metadata import ModelMetadata, read_metadata, sha256_hex, sidecar_path
 
 DEFAULT_MODEL = "emodb-robust-int8.tflite"
 _TFLITE_IDENTIFIER = b"TFL3"
+MAX_THREADS = 256  # interpreter threads; TFLite crashes somewhere above 16 384
 
 
 def default_model_path() -> Path:
@@ -120,9 +121,9 @@ class Model:
         num_threads: int | None = None,
     ) -> None:
         if num_threads is not None and (
-            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+            isinstance(num_threads, bool) or not isinstance(num_threads, int) or not 1 <= num_threads <= MAX_THREADS
         ):
-            raise InvalidArgumentError(f"num_threads={num_threads!r}: expected a positive int or None")
+            raise InvalidArgumentError(f"num_threads={num_threads!r:.60}: expected an int from 1 to {MAX_THREADS}, or None")
         if path is not None and not isinstance(path, (str, os.PathLike)):
             raise InvalidArgumentError(f"model={path!r}: expected a path to a .tflite file or None")
         self.path = model_path(path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 import os
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -60,19 +59,18 @@ class Recognizer:
         self.model = Model(model, backend=backend, num_threads=num_threads)
         self.recipe = self.model.metadata.recipe
         window, one_sample = self.recipe.window_seconds, 1.0 / self.recipe.sample_rate
-        hop = window / 2 if hop_seconds is None else hop_seconds
-        if isinstance(hop, bool) or not isinstance(hop, numbers.Real) or not one_sample <= hop <= window:
+        hop = audio.finite(window / 2 if hop_seconds is None else hop_seconds)
+        if hop is None or not one_sample <= hop <= window:
             raise InvalidArgumentError(
-                f"hop_seconds={hop_seconds!r}: expected one sample ({one_sample:g}) <= hop <= {window}"
+                f"hop_seconds={hop_seconds!r:.60}: expected one sample ({one_sample:g}) <= hop <= {window}"
             )
-        if silence_db is not None and (
-            isinstance(silence_db, bool) or not isinstance(silence_db, numbers.Real) or not np.isfinite(silence_db)
-        ):
-            raise InvalidArgumentError(f"silence_db={silence_db!r}: expected a finite number or None")
+        level = None if silence_db is None else audio.finite(silence_db)
+        if silence_db is not None and level is None:
+            raise InvalidArgumentError(f"silence_db={silence_db!r:.60}: expected a finite number or None")
         if not isinstance(voicing, (bool, np.bool_)):
             raise InvalidArgumentError(f"voicing={voicing!r}: expected True or False")
-        self.hop_seconds = float(hop)
-        self.silence_db = None if silence_db is None else float(silence_db)
+        self.hop_seconds = hop
+        self.silence_db = level
         self.voicing = bool(voicing)
         self.gate = windows.SpeechGate(
             rate=self.recipe.sample_rate,
@@ -101,6 +99,7 @@ class Recognizer:
             hop=int(round(self.hop_seconds * rate)),
             minimum=int(round(MIN_SECONDS * rate)),
             name=audio.describe(source),
+            rate=rate,
         )
         return self._timed(cut, progress)
 
@@ -160,7 +159,8 @@ class Recognizer:
     ) -> Prediction:
         """The emotion of a whole clip: scores averaged over its speech windows.
 
-        source: a path or file object (anything libsndfile reads: WAV, FLAC, OGG, ...),
+        source: a path or binary file object (anything libsndfile reads: WAV, FLAC, OGG,
+            MP3, ...; a file object is read from its position and put back there),
             bytes of such a file, or a NumPy array (int16, int32, float32, float64;
             shape (samples,) or (samples, channels)) with `sample_rate` (1 kHz to 1 MHz).
         Raises a `LightSERError` subclass naming the input and the problem.
@@ -207,11 +207,12 @@ class Recognizer:
             clips = [clips]  # one clip, not an iterable of them
         elif not isinstance(clips, Iterable):
             raise InvalidArgumentError(f"speaker_stats: got {type(clips).__name__}; expected a list of clips")
-        if isinstance(min_seconds, bool) or not isinstance(min_seconds, numbers.Real) or not 0 <= min_seconds < math.inf:
-            raise InvalidArgumentError(f"min_seconds={min_seconds!r}: expected a finite number >= 0")
-        mats, seconds, refusals = [], 0.0, set()
+        least = audio.finite(min_seconds)
+        if least is None or least < 0:
+            raise InvalidArgumentError(f"min_seconds={min_seconds!r:.60}: expected a finite number >= 0")
+        mats, seconds, refusals, given = [], 0.0, set(), 0
         for clip in clips:
-            covered = 0.0
+            covered, given = 0.0, given + 1
             for start, end, samples in self._windows(clip, sample_rate, None):
                 refusal = self.gate.refusal(samples)
                 if refusal is None:
@@ -220,12 +221,14 @@ class Recognizer:
                     covered = end
                 else:
                     refusals.add(refusal)
+        if not given:
+            raise InvalidArgumentError("speaker_stats: no clips given")
         if not mats:
             raise NoSpeechError(f"speaker_stats: the clips hold no speech ({self._refusal_text(refusals)})")
-        if seconds < min_seconds:
+        if seconds < least:
             raise AudioTooShortError(
                 f"speaker_stats: {math.floor(seconds * 10) / 10:.1f} s of audio in speech windows; enrolment "
-                f"needs at least {float(min_seconds):g} s "
+                f"needs at least {least:g} s "
                 "(with less it scored below the default model, which needs none); "
                 "pass min_seconds= (--enrol-min-seconds) to accept less"
             )

@@ -14,14 +14,14 @@ STEADY_FRAMES = 6  # this many voiced frames (0.4 s) with one pitch, to the samp
 
 
 def sliding(
-    blocks: Iterable[np.ndarray], length: int, hop: int, minimum: int, name: str
+    blocks: Iterable[np.ndarray], length: int, hop: int, minimum: int, name: str, rate: int
 ) -> Iterator[tuple[int, np.ndarray]]:
     """(start sample, samples) of each window over the concatenated `blocks`.
 
     Audio up to `length` samples is one window, as it is (the features pad it).
     Longer audio gets windows every `hop` samples, plus one ending at the last
     sample if the regular ones stop short of it. Fewer than `minimum` samples in
-    all raises `AudioTooShortError`. Holds at most `length` + one block in memory.
+    all raises `AudioTooShortError` (in seconds at `rate`). Holds at most `length` + one block in memory.
     """
     buffer = np.zeros(0, np.float32)
     offset = total = next_start = covered = 0
@@ -36,8 +36,8 @@ def sliding(
         if keep_from > offset:
             buffer, offset = buffer[keep_from - offset :], keep_from
     if total < minimum:
-        seconds = "no samples" if total == 0 else f"{total} samples"
-        raise AudioTooShortError(f"{name}: {seconds}, the minimum is {minimum} after resampling")
+        heard = "no audio" if total == 0 else f"{total / rate:.3f} s of audio"
+        raise AudioTooShortError(f"{name}: {heard}; the minimum is {minimum / rate:g} s")
     if covered == 0:
         yield 0, buffer
     elif covered < total:
