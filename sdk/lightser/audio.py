@@ -153,8 +153,9 @@ def _array_blocks(samples: np.ndarray, block: int, source: str) -> Iterator[np.n
 
 class _Guarded:
     """The caller's file object as libsndfile's callbacks see it: positions count from where
-    the object stood (so audio is read from there), a seek or read it refuses is remembered
-    instead of raised inside the C decoder, and `restore` puts the object back as found."""
+    the object stood (so audio is read from there); a seek it refuses leaves the position
+    unmoved and a read it refuses is kept in `error`, instead of raising inside the C
+    decoder; `restore` puts the object back where it stood."""
 
     def __init__(self, handle: Any) -> None:
         self.handle, self.base = handle, handle.tell()
@@ -238,8 +239,11 @@ def _file_object(source: Any, name: str) -> Any:
         readable = False
     if not readable:
         raise InvalidArgumentError(f"{name}: the file object is not open for reading; open it with 'rb'")
-    if _seekable(source):
-        return source
+    try:
+        if _seekable(source) and source.tell() >= 0:
+            return source
+    except (OSError, ValueError):  # claims to seek, but cannot tell where it is
+        pass
     try:
         return io.BytesIO(source.read())
     except (OSError, TypeError, ValueError) as exc:
