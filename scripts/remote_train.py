@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from lightser.features import frame_stats
-from lightser_export.cli import add_training_options, setup
+from lightser_export.cli import add_training_options, raw_features, setup
 from lightser_export.featurize import training_set
 from lightser_export.folds import loso_folds
 from lightser_export.train import TrainConfig, fit
@@ -34,7 +34,8 @@ ALL = "all"  # the job that trains on every clip, as `lightser-train fit` does
 
 def pack(args: argparse.Namespace, out: Path) -> None:
     """The config, raw features (as recorded, then each speed), labels, speakers, and per-job rows and statistics."""
-    config, _, dataset, raws = setup(args)
+    config, recipe, dataset = setup(args)
+    raws = raw_features(args, config, recipe, dataset)
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     jobs = {fold.name: fold.fit_rows(config.early_stopping)[0] for fold in loso_folds(speakers.tolist())}
     jobs[ALL] = np.arange(len(speakers))

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.tensorflow
 
 from lightser import Recognizer  # noqa: E402
 from lightser.metadata import read_metadata, sidecar_path  # noqa: E402
-from lightser_export import cli, convert, datasets, featurize, folds, network, protocols  # noqa: E402
+from lightser_export import cli, convert, datasets, featurize, folds, network  # noqa: E402
 
 
 def test_light_sernet_parameter_count_and_shape():
@@ -72,13 +72,37 @@ def test_iemocap_loader_on_a_synthetic_tree(tmp_path):
 
 
 def test_manifest_loader_and_errors(tmp_path):
-    (tmp_path / "a.wav").write_bytes(b"")
-    (tmp_path / "m.csv").write_text("path,label,speaker\na.wav,calm,s1\na.wav,angry,s2\n")
+    for name in ("a.wav", "b.wav", "c d.wav"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "m.csv").write_text("path,label,speaker\na.wav,calm,s1\nb.wav,angry,s2\n")
     ds = datasets.load_manifest(tmp_path / "m.csv")
     assert ds.labels == ("angry", "calm")
-    (tmp_path / "bad.csv").write_text("path,label,speaker\nmissing.wav,calm,s1\n")
-    with pytest.raises(datasets.DatasetError, match="no such file"):
-        datasets.load_manifest(tmp_path / "bad.csv")
+    assert datasets.load_manifest(tmp_path / "m.csv", ("calm", "angry")).labels == ("calm", "angry")
+    # Excel's UTF-8 CSV: a BOM, CRLF, columns in another order and case, an extra column, quotes
+    (tmp_path / "excel.csv").write_bytes(
+        "\ufeffSpeaker,Label,Path,note\r\ns1,calm,a.wav,x\r\n s2 ,angry,\"c d.wav\",\"y, z\"\r\n\r\n".encode())
+    ds = datasets.load_manifest(tmp_path / "excel.csv")
+    assert [(u.path.name, u.label, u.speaker) for u in ds.utterances] == [("a.wav", "calm", "s1"), ("c d.wav", "angry", "s2")]
+    bad = {
+        "path,label,speaker\nmissing.wav,calm,s1\nb.wav,angry,s2\n": ":2: no such file",
+        "path,label,speaker\na.wav,calm,s1\na.wav,angry,s2\n": ":3: a.wav is listed again \\(first on line 2\\)",
+        "path,label,speaker\na.wav,calm,s1\nb.wav,Calm,s2\n": "differ only in case",
+        "path,label,speaker\na.wav,,s1\nb.wav,angry,s2\n": ":2: the path, label and speaker must not be empty",
+        "path,label,speaker\na.wav,calm\n": ":2: 2 fields where the header has 3",
+        "path,label,speaker\na.wav,calm,s1\nb.wav,calm,s2\n": "2 or more distinct classes",
+        "path,label,speaker\n": "a header and no clips",
+        "file,emotion,speaker\na.wav,calm,s1\n": ":1: the header 'file,emotion,speaker' has no path, label column",
+        "": "empty",
+    }
+    for text, message in bad.items():
+        (tmp_path / "bad.csv").write_text(text)
+        with pytest.raises(datasets.DatasetError, match=message):
+            datasets.load_manifest(tmp_path / "bad.csv")
+    (tmp_path / "latin1.csv").write_bytes("path,label,speaker\na.wav,col\xe8re,s1\n".encode("latin-1"))
+    with pytest.raises(datasets.DatasetError, match="not UTF-8"):
+        datasets.load_manifest(tmp_path / "latin1.csv")
+    with pytest.raises(datasets.DatasetError, match="cannot read"):
+        datasets.load_manifest(tmp_path)
     with pytest.raises(datasets.DatasetError):
         datasets.load_emodb(tmp_path)
 
@@ -346,3 +370,40 @@ def test_clips_the_runtime_refuses_count_as_misses_and_are_reported(tmp_path):
     assert sum(map(sum, pooled["confusion"])) == 19
     rep.write(report, tmp_path / "r")
     assert "found no speech in 1 test clip" in (tmp_path / "r.md").read_text()
+
+
+def _train_cli(*args: str, cwd: Path) -> tuple[int, str]:
+    """`lightser-train` in a child process: (exit status, stderr without progress bars)."""
+    out = subprocess.run([sys.executable, "-m", "lightser_export.cli", *args], cwd=cwd, capture_output=True,
+                         text=True, timeout=300)
+    return out.returncode, "\n".join(line for line in out.stderr.splitlines() if line and "clip/s]" not in line)
+
+
+def test_train_cli_errors_are_one_line(tmp_path):
+    """Bad manifests, options and folds: one line and status 2, before any training (and no
+    TensorFlow import notes)."""
+    rows = ["path,label,speaker"]
+    for i, (speaker, label) in enumerate((s, lab) for s in ("s1", "s2", "s3") for lab in ("calm", "angry")):
+        soundfile.write(tmp_path / f"{i}.wav", voiced(1.0, seed=i), 16000)
+        rows.append(f"{i}.wav,{label},{speaker}")
+    soundfile.write(tmp_path / "short.wav", voiced(0.1), 16000)
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "short.csv").write_text("\n".join([*rows, "short.wav,calm,s1"]) + "\n")
+    manifest = ("--dataset", "manifest", "--cache", "", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "r"))
+    cases = {
+        ("eval", "--bogus"): "unrecognized arguments: --bogus",
+        ("fit", "--variants", "int8,foo", *manifest[:4]): "--variants: expected comma-separated variants",
+        ("eval", "--data", "nowhere.csv", *manifest): "nowhere.csv: cannot read manifest",
+        ("eval", "--data", "m.csv", "--epochs", "-3", *manifest): "epochs=-3: expected 1 or more",
+        ("eval", "--data", "m.csv", "--batch-size", "0", *manifest): "batch_size=0",
+        ("eval", "--data", "m.csv", "--loss", "hinge", *manifest): "loss='hinge'",
+        ("eval", "--data", "m.csv", "--only", "s9", *manifest): "--only s9: no such fold; the folds are s1, s2, s3",
+        ("eval", "--data", "m.csv", "--protocol", "paper", *manifest): "would test no clips",
+        ("eval", "--data", "short.csv", "--only", "s1", "--speeds", "", *manifest): "short.wav: 0.100 s of audio",
+        ("merge", "missing.json", "--out", "x"): "No such file",
+    }
+    for args, message in cases.items():
+        code, stderr = _train_cli(*args, cwd=tmp_path)
+        assert code == 2 and len(stderr.splitlines()) == 1, (args, stderr[-2000:])
+        assert stderr.startswith("lightser-train") and message in stderr, (args, stderr)
+    assert not (tmp_path / "runs").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import shlex
 import sys
@@ -13,7 +14,9 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from lightser.cli import Parser, report as report_error
+from lightser.cli import Parser, quiet_c_libraries
+from lightser.cli import report as report_error
+from lightser.errors import LightSERError
 
 
 def _versions() -> dict[str, str]:
@@ -37,8 +40,6 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    import os
-
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
 
 
@@ -67,14 +68,56 @@ def _speeds(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated speeds between 0.5 and 2, got {text!r}") from None
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated names."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+def _window(text: str) -> float:
+    """An argparse type: a window length in seconds, above 0.25 and up to 60."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0.25 <= seconds <= 60.0:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0.25 to 60, got {text!r}")
+    return seconds
+
+
+def _count(text: str) -> int:
+    """An argparse type: an int of 0 or more."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, got {text!r}")
+    return int(text)
+
+
+def _variants(text: str) -> list[str]:
+    """An argparse type: comma-separated export variants."""
+    from .config import VARIANTS
+
+    names = [name.strip() for name in text.split(",")]
+    if not names or any(name not in VARIANTS for name in names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated variants from {', '.join(VARIANTS)}, got {text!r}")
+    return names
+
+
 def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> None:
     """The dataset, feature-cache and `TrainConfig` options (and `--resume`) that `setup` reads."""
-    from .train import TrainConfig
+    from .config import TrainConfig
 
-    p.add_argument("--dataset", default="emodb", choices=("emodb", "iemocap", "manifest"))
-    p.add_argument("--data", default="../shared/data/emodb", help="dataset folder, or the manifest CSV")
+    p.add_argument("--dataset", default="emodb", choices=("emodb", "iemocap", "manifest"),
+                   help="manifest: a UTF-8 CSV with a header naming path,label,speaker (any order) and a row per "
+                        "clip; relative paths are relative to the CSV's folder")
+    p.add_argument("--data", default="../shared/data/emodb",
+                   help="dataset folder, or the manifest CSV (relative to the current folder)")
     p.add_argument("--scope", default="improvised", choices=("improvised", "all"), help="IEMOCAP only")
-    p.add_argument("--window", type=float, default=3.0, help="window in seconds (paper: 3, or 7 for IEMOCAP)")
+    p.add_argument("--labels", type=_names, default=None, metavar="A,B,...",
+                   help="manifest only: the class order of the model's outputs (default: the labels sorted "
+                        "alphabetically)")
+    p.add_argument("--window", type=_window, default=3.0, help="window in seconds (paper: 3, or 7 for IEMOCAP)")
     p.add_argument("--cache", default=".cache/features", help="feature cache folder ('' disables)")
     if resume:
         p.add_argument("--resume", action="store_true",
@@ -95,35 +138,43 @@ def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> Non
                            help=f"{about}; default {value}" if about else f"default {value}")
 
 
-def setup(args: argparse.Namespace) -> tuple[Any, Any, Any, list[Any]]:
-    """Config, feature recipe, dataset, and raw features as recorded then at each of config.speeds
-    (with `config.corrupt` of those copies' clips under a random recording condition)."""
+def setup(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """Config, feature recipe and dataset: everything checked before any audio is read."""
     from lightser.features import FeatureRecipe
 
     from .datasets import load
-    from .featurize import dataset_features
-    from .train import TrainConfig
+    from .config import TrainConfig
 
     try:
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     except ValueError as err:  # as argparse reports a bad option: one line, status 2
         report_error(err, "lightser-train")
         raise SystemExit(2) from None
-    recipe = FeatureRecipe(window_seconds=args.window)
-    dataset = load(args.dataset, args.data, args.scope)
+    return config, FeatureRecipe(window_seconds=args.window), load(args.dataset, args.data, args.scope, args.labels)
+
+
+def raw_features(args: argparse.Namespace, config: Any, recipe: Any, dataset: Any) -> list[Any]:
+    """Raw features as recorded, then at each of config.speeds (with `config.corrupt` of those
+    copies' clips under a random recording condition)."""
+    from .featurize import dataset_features
+
     cache = Path(args.cache) if args.cache else None
-    raws = [dataset_features(dataset, recipe, cache),
+    return [dataset_features(dataset, recipe, cache),
             *(dataset_features(dataset, recipe, cache, speed, config.corrupt, config.seed) for speed in config.speeds)]
-    return config, recipe, dataset, raws
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from . import folds, protocols, report
 
-    config, recipe, dataset, raws = setup(args)
+    from .datasets import DatasetError
+
+    config, recipe, dataset = setup(args)
     speakers = [u.speaker for u in dataset.utterances]
     if args.protocol == "loso":
-        splits = folds.loso_folds(speakers)
+        try:
+            splits = folds.loso_folds(speakers)
+        except ValueError as err:
+            raise DatasetError(f"{dataset.name}: {err}") from None
         text = "speaker-independent leave-one-speaker-out: each fold tests one speaker; "
     else:
         splits = folds.paper_folds(dataset.label_indices(), seed=config.seed)
@@ -136,7 +187,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                  "shipped model is trained, so nothing is chosen on held-out data")
     if args.only:
         wanted = set(args.only.split(","))
+        unknown = wanted - {f.name for f in splits} - {f.test_speaker for f in splits}
+        if unknown:
+            raise DatasetError(f"--only {','.join(sorted(unknown))}: no such fold; the folds are "
+                               + ", ".join(f.test_speaker or f.name for f in splits))
         splits = [f for f in splits if f.name in wanted or f.test_speaker in wanted]
+    empty = [f.name for f in splits if not len(f.test)]
+    if empty:
+        raise DatasetError(f"{dataset.name}: folds {', '.join(empty)} would test no clips "
+                           f"({len(speakers)} clips); the paper's protocol needs 10 or more")
+    raws = raw_features(args, config, recipe, dataset)
     out = Path(args.out)
     started = time.perf_counter()
     results = []
@@ -173,7 +233,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from .featurize import training_set
     from .train import fit, predict_probs
 
-    config, recipe, dataset, raws = setup(args)
+    config, recipe, dataset = setup(args)
+    raws = raw_features(args, config, recipe, dataset)
     rows = np.arange(len(raws[0]))
     speakers = np.asarray([u.speaker for u in dataset.utterances])
     global_stats = frame_stats(raws[0])
@@ -194,7 +255,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     calibration = protocols.calibration_set(x, len(rows), config.seed)
     out = Path(args.out)
     float_pred = predict_probs(fitted.model, x[: len(rows)]).argmax(1)
-    for variant in args.variants.split(","):
+    for variant in args.variants:
         content = convert.to_tflite(fitted.model, variant, calibration if variant == "int8" else None)
         path = out / f"{args.name}-{variant}.tflite"
         convert.write_model(content, path, dataset.labels, fold_recipe, variant, training)
@@ -244,11 +305,6 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `lightser-train`."""
-    try:
-        import tensorflow  # noqa: F401
-    except ImportError:
-        report_error("TensorFlow is missing; install the export extra: pip install 'lightser[export]'", "lightser-train")
-        return 2
     parser = Parser(prog="lightser-train", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("eval", help="cross-validate a recipe and write a report (JSON, Markdown, PNG)")
@@ -261,8 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ft = sub.add_parser("fit", help="train on every speaker and export .tflite models with metadata")
     ft.add_argument("--out", default="models")
     ft.add_argument("--name", default="emodb")
-    ft.add_argument("--variants", default="int8,float32")
-    ft.add_argument("--epochs-final", type=int, default=0, help="epochs (default: --epochs)")
+    ft.add_argument("--variants", type=_variants, default=["int8", "float32"], metavar="V,V",
+                    help="comma-separated: int8, float16, float32, dynamic-range (default int8,float32)")
+    ft.add_argument("--epochs-final", type=_count, default=0, help="epochs (default: --epochs)")
     ft.add_argument("--runs", default="runs")
     add_training_options(ft)
     ft.set_defaults(run=_cmd_fit)
@@ -274,8 +331,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     an.add_argument("models", nargs="+", help=".tflite files")
     an.add_argument("--report", required=True, help="the eval report JSON")
     an.set_defaults(run=_cmd_annotate)
-    args = parser.parse_args(argv)
-    return args.run(args)
+    args = parser.parse_args(argv)  # before TensorFlow loads: a usage error is instant
+    try:
+        with quiet_c_libraries():  # TensorFlow's import prints absl and oneDNN notes straight to fd 2
+            import tensorflow  # noqa: F401
+    except ImportError:
+        report_error("TensorFlow is missing; install the export extra: pip install 'lightser[export]'", "lightser-train")
+        return 2
+    from .datasets import DatasetError
+
+    try:
+        return args.run(args)
+    except (LightSERError, DatasetError, OSError, json.JSONDecodeError) as err:
+        report_error(err, "lightser-train")
+        return 2
 
 
 if __name__ == "__main__":

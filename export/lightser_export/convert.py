@@ -12,7 +12,7 @@ import tensorflow as tf
 from lightser.features import FeatureRecipe
 from lightser.metadata import ModelMetadata, sha256_hex, sidecar_path, write_metadata
 
-VARIANTS = ("int8", "float16", "float32", "dynamic-range")
+from .config import VARIANTS
 
 
 def pools_as_depthwise(model: keras.Model) -> keras.Model:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ _EMODB_NAME = re.compile(r"^(\d\d)([a-z]\d\d)([WLEAFTN])([a-z])\.wav$")
 IEMOCAP_LABELS = ("anger", "happiness", "sadness", "neutral")
 _IEMOCAP_CODES = {"ang": "anger", "hap": "happiness", "exc": "happiness", "sad": "sadness", "neu": "neutral"}
 _IEMOCAP_LINE = re.compile(r"^\[[\d.]+ - [\d.]+\]\t(Ses\d\d[FM]_\S+)\t(\w+)\t")
+MANIFEST_COLUMNS = ("path", "label", "speaker")
 
 
 class DatasetError(ValueError):
@@ -50,6 +52,8 @@ class Dataset:
 def _checked(name: str, labels: tuple[str, ...], utterances: list[Utterance]) -> Dataset:
     if not utterances:
         raise DatasetError(f"{name}: no utterances found")
+    if len(set(labels)) != len(labels) or len(labels) < 2:
+        raise DatasetError(f"{name}: the class list {list(labels)} must name 2 or more distinct classes")
     unknown = {u.label for u in utterances} - set(labels)
     if unknown:
         raise DatasetError(f"{name}: labels {sorted(unknown)} are not in the class list {list(labels)}")
@@ -101,35 +105,63 @@ def load_iemocap(root: str | Path, scope: str = "improvised") -> Dataset:
 
 
 def load_manifest(csv_path: str | Path, labels: tuple[str, ...] | None = None) -> Dataset:
-    """A CSV with columns path,label,speaker; relative paths are relative to the CSV.
+    """A CSV manifest, UTF-8 (a BOM, as Excel writes, is fine): a header naming the columns
+    path, label and speaker (any order or case; other columns are ignored), then one row per
+    clip. Relative paths are relative to the CSV's folder.
 
-    labels: the class order; default the distinct labels sorted alphabetically.
+    labels: the class order; default the distinct labels sorted alphabetically. Every problem
+    (a missing file, an empty cell, a clip listed twice, labels that differ only in case)
+    raises `DatasetError` naming the line.
     """
     csv_path = Path(csv_path)
     try:
-        with csv_path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{csv_path}: not UTF-8 text (byte {exc.start}); save the manifest as UTF-8") from None
     except OSError as exc:
-        raise DatasetError(f"{csv_path}: cannot read manifest ({exc})") from exc
-    if not rows or not {"path", "label", "speaker"} <= set(rows[0]):
-        raise DatasetError(f"{csv_path}: expected a header with path,label,speaker")
-    utterances = []
-    for line, row in enumerate(rows, start=2):
-        path = Path(row["path"])
-        path = path if path.is_absolute() else csv_path.parent / path
+        raise DatasetError(f"{csv_path}: cannot read manifest ({exc.strerror or exc})") from None
+    rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1) if any(c.strip() for c in row)]
+    if not rows:
+        raise DatasetError(f"{csv_path}: empty; expected a header path,label,speaker and a row per clip")
+    (_, header), body = rows[0], rows[1:]
+    column = {name.strip().lower(): i for i, name in enumerate(header)}
+    missing = [name for name in MANIFEST_COLUMNS if name not in column]
+    if missing:
+        raise DatasetError(f"{csv_path}:1: the header {','.join(header)!r} has no {', '.join(missing)} column; "
+                           f"expected {','.join(MANIFEST_COLUMNS)}")
+    if not body:
+        raise DatasetError(f"{csv_path}: a header and no clips")
+    utterances, first_line = [], {}
+    for line, row in body:
+        if len(row) != len(header):
+            raise DatasetError(f"{csv_path}:{line}: {len(row)} fields where the header has {len(header)}")
+        name, label, speaker = (row[column[c]].strip() for c in MANIFEST_COLUMNS)
+        if not (name and label and speaker):
+            raise DatasetError(f"{csv_path}:{line}: the path, label and speaker must not be empty")
+        path = Path(name) if Path(name).is_absolute() else csv_path.parent / name
         if not path.is_file():
             raise DatasetError(f"{csv_path}:{line}: no such file {path}")
-        utterances.append(Utterance(path, row["label"].strip(), row["speaker"].strip()))
-    classes = labels or tuple(sorted({u.label for u in utterances}))
-    return _checked(csv_path.stem, classes, utterances)
+        if path.resolve() in first_line:
+            raise DatasetError(f"{csv_path}:{line}: {name} is listed again (first on line {first_line[path.resolve()]})")
+        first_line[path.resolve()] = line
+        utterances.append(Utterance(path, label, speaker))
+    spellings: dict[str, set[str]] = {}
+    for u in utterances:
+        spellings.setdefault(u.label.casefold(), set()).add(u.label)
+    clash = next((sorted(v) for v in spellings.values() if len(v) > 1), None)
+    if clash:
+        raise DatasetError(f"{csv_path}: labels {clash} differ only in case; spell each class one way")
+    return _checked(csv_path.stem, labels or tuple(sorted({u.label for u in utterances})), utterances)
 
 
-def load(kind: str, location: str | Path, scope: str = "improvised") -> Dataset:
-    """Dispatch on `kind`: "emodb", "iemocap" or "manifest"."""
+def load(kind: str, location: str | Path, scope: str = "improvised", labels: tuple[str, ...] | None = None) -> Dataset:
+    """Dispatch on `kind`: "emodb", "iemocap" or "manifest" (`labels`: its class order)."""
+    if labels and kind != "manifest":
+        raise DatasetError(f"labels: the class order is fixed for {kind}; it can be set for a manifest only")
     if kind == "emodb":
         return load_emodb(location)
     if kind == "iemocap":
         return load_iemocap(location, scope)
     if kind == "manifest":
-        return load_manifest(location)
+        return load_manifest(location, labels)
     raise DatasetError(f"dataset kind {kind!r}: expected emodb, iemocap or manifest")

@@ -14,10 +14,11 @@ from tqdm import tqdm
 
 from lightser import audio, features
 from lightser.features import FeatureRecipe, frame_stats, unstandardised
+from lightser.recognizer import MIN_SECONDS
 
 from . import corrupt as corruption
 from .corrupt import random_condition
-from .datasets import Dataset
+from .datasets import Dataset, DatasetError
 
 DEFAULT_CACHE = Path(".cache") / "features"
 
@@ -34,7 +35,7 @@ def code_digest() -> str:
 
 def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float, corrupt: float, seed: int) -> str:
     unstandardised = dataclasses.replace(recipe, mean=None, std=None).to_dict()
-    files = [(str(u.path.resolve()), u.path.stat().st_size) for u in dataset.utterances]
+    files = [(str(u.path.resolve()), u.path.stat().st_size, u.path.stat().st_mtime_ns) for u in dataset.utterances]
     key = {"recipe": unstandardised, "files": files, "code": code_digest(), **({"speed": speed} if speed != 1.0 else {}),
            **({"corrupt": corrupt, "seed": seed} if corrupt else {})}
     blob = json.dumps(key, sort_keys=True).encode()
@@ -45,7 +46,11 @@ def _waveform(path: Path, recipe: FeatureRecipe, speed: float, corrupt: float,
               rng: np.random.Generator) -> np.ndarray:
     """The clip at `path` played at `speed`, and with probability `corrupt` under a random
     recording condition (`corrupt.random_condition`)."""
-    x = audio.change_speed(audio.read(path, None, recipe.sample_rate), speed, recipe.sample_rate)
+    x = audio.read(path, None, recipe.sample_rate)
+    if x.shape[0] < MIN_SECONDS * recipe.sample_rate:
+        raise DatasetError(f"{path}: {x.shape[0] / recipe.sample_rate:.3f} s of audio; the runtime refuses clips "
+                           f"under {MIN_SECONDS:g} s, so it cannot train on them either")
+    x = audio.change_speed(x, speed, recipe.sample_rate)
     return random_condition(x, recipe.sample_rate, rng) if rng.random() < corrupt else x
 
 
@@ -61,13 +66,14 @@ def dataset_features(
     if cache is not None and cache.is_file():
         return np.load(cache)
     desc = f"features {dataset.name} x{speed:g}" + (f" corrupt {corrupt:g}" if corrupt else "")
-    feats = np.stack(
-        [
-            unstandardised(_waveform(u.path, recipe, speed, corrupt,
-                                     np.random.default_rng([seed, i, round(speed * 1000)])), recipe)
-            for i, u in enumerate(tqdm(dataset.utterances, desc=desc, unit="clip"))
-        ]
-    )
+    with tqdm(dataset.utterances, desc=desc, unit="clip") as clips:  # closed (its line ended) before an error
+        feats = np.stack(
+            [
+                unstandardised(_waveform(u.path, recipe, speed, corrupt,
+                                         np.random.default_rng([seed, i, round(speed * 1000)])), recipe)
+                for i, u in enumerate(clips)
+            ]
+        )
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, feats)

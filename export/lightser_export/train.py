@@ -14,61 +14,8 @@ import numpy as np
 from tqdm import tqdm
 
 from . import network
+from .config import TrainConfig
 from .metrics import unweighted_accuracy
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Every choice that shapes a training run; the defaults are the shipped default model's recipe."""
-
-    epochs: int = 40
-    batch_size: int = 32
-    learning_rate: float = 5e-4
-    schedule: str = "cosine"  # or "constant"
-    loss: str = "crossentropy"  # or "focal"
-    focal_gamma: float = 2.0
-    l2: float = 1e-6
-    dropout: float = 0.3
-    bn_momentum: float = 0.9
-    normalisation: str = "global"  # "global", "speaker" or "none"
-    # Extra training copies of every clip played this many times as fast (speed perturbation:
-    # pitch, formants and tempo move as they do between speakers); () trains on the clips alone.
-    speeds: tuple[float, ...] = (0.9, 1.1)
-    # Fraction of the clips of each sped-up copy that are also put under a random recording
-    # condition (noise, band-limiting or reverberation; `corrupt.py`); the recorded copy stays clean.
-    corrupt: float = dataclasses.field(default=0.0, metadata={
-        "help": "fraction of the sped-up copies' clips also put under random noise, band-limiting or "
-                "reverberation (export/lightser_export/corrupt.py)"})
-    augment: bool = True  # SpecAugment-style masks on the feature matrix
-    time_masks: int = 2
-    time_mask_frames: int = 20
-    coeff_masks: int = 2
-    coeff_mask_width: int = 4
-    seed: int = 0
-    # True: keep the epoch with the best validation UA. False: train exactly `epochs` and
-    # keep the last weights, as the shipped model is trained; a protocol then trains on
-    # its validation data too, since nothing is chosen on it.
-    early_stopping: bool = False
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.corrupt <= 1.0:
-            raise ValueError(f"corrupt={self.corrupt!r}: expected a fraction between 0 and 1")
-        if self.corrupt and not self.speeds:
-            raise ValueError("corrupt needs speeds: only the sped-up copies are corrupted")
-
-    @property
-    def test_speeds(self) -> tuple[float, ...]:
-        """The speeds the evaluation also scores test-time speed averaging at: 1.0 and each training speed."""
-        return tuple(sorted({1.0, *self.speeds}))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (tuples as lists, as JSON reads them back)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, fields: dict[str, Any]) -> TrainConfig:
-        """The config `to_dict` wrote (lists back to tuples)."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
 
 
 def spec_augment(x: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:

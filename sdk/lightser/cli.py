@@ -36,7 +36,7 @@ class Parser(argparse.ArgumentParser):
 
 
 @contextlib.contextmanager
-def _c_libraries_quiet() -> Iterator[None]:
+def quiet_c_libraries() -> Iterator[None]:
     """For the command, what C libraries write straight to file descriptor 2 (mpg123's notes on
     a damaged MP3, ...) goes to the null device, while Python's `sys.stderr`, which carries the
     one-line errors, moves to a copy of the real one. Left alone when sys.stderr is not fd 2."""
@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="surrogateescape" if utf8 else "backslashreplace")
     args = _parser().parse_args(argv)
     try:
-        with _c_libraries_quiet():
+        with quiet_c_libraries():
             return args.run(args)
     except LightSERError as exc:
         report(exc)
