@@ -82,10 +82,14 @@ def test_json_lines(batch):
     code, stdout, stderr = run_lightser("predict", "--json", *paths)
     assert code == 1
     rows = [json.loads(line) for line in stdout.splitlines()]
-    assert [row["file"] for row in rows] == good
+    assert [row["file"] for row in rows] == paths  # every file has its record, in order
+    failures = [row for row in rows if "error" in row]
+    assert [row["file"] for row in failures] == bad and all(set(r) == {"file", "error", "type"} for r in failures)
+    assert all(row["error"].startswith(row["file"] + ": ") for row in failures)  # unescaped, as JSON can carry it
     for row in rows:
-        assert set(row) == {"file", "label", "confidence", "scores"}
-        assert abs(sum(row["scores"].values()) - 1.0) <= 1e-5 and row["label"] in row["scores"]
+        if "error" not in row:
+            assert set(row) == {"file", "label", "confidence", "scores"}
+            assert abs(sum(row["scores"].values()) - 1.0) <= 1e-5 and row["label"] in row["scores"]
     _check_errors(stderr, bad)
 
 
@@ -94,8 +98,10 @@ def test_json_segment_lines(batch):
     code, stdout, stderr = run_lightser("predict", "--json", "--segments", *paths)
     assert code == 1
     rows = [json.loads(line) for line in stdout.splitlines()]
-    assert sorted({row["file"] for row in rows}) == sorted(good)
-    assert all(row["end"] > row["start"] >= 0 and isinstance(row["speech"], bool) for row in rows)
+    windows = [row for row in rows if "error" not in row]
+    assert sorted({row["file"] for row in windows}) == sorted(good)
+    assert sorted(row["file"] for row in rows if "error" in row) == sorted(bad)
+    assert all(row["end"] > row["start"] >= 0 and isinstance(row["speech"], bool) for row in windows)
     _check_errors(stderr, bad)
 
 
@@ -124,8 +130,9 @@ def test_segments_of_a_file_that_fails_part_way(tmp_path):
     soundfile.write(path, x, 16000, subtype="FLOAT")
     code, stdout, stderr = run_lightser("predict", "--json", "--segments", str(path))
     assert code == 1
-    rows = [json.loads(line) for line in stdout.splitlines()]
+    *rows, failure = [json.loads(line) for line in stdout.splitlines()]
     assert rows and all(row["end"] <= 35.0 for row in rows)
+    assert failure["type"] == "NonFiniteAudioError" and "infinite" in failure["error"]
     assert len(_errors(stderr)) == 1 and "infinite" in stderr
 
 

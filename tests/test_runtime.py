@@ -199,7 +199,9 @@ def test_cli_predict_json_and_bad_file(tmp_path):
     )
     assert out.returncode == 1
     rows = [json.loads(line) for line in out.stdout.splitlines()]
-    assert len(rows) == 2 and rows[0]["label"] in rows[0]["scores"]
+    assert len(rows) == 3 and rows[0]["label"] in rows[0]["scores"] and rows[2] == rows[0]
+    assert rows[1] == {"file": str(tmp_path / "nope.wav"), "error": f"{tmp_path / 'nope.wav'}: no such file",
+                       "type": "AudioError"}
     errors = [line for line in out.stderr.splitlines() if line.startswith("lightser: error:")]
     assert len(errors) == 1 and "nope.wav" in errors[0]
 
@@ -305,3 +307,12 @@ def test_cli_speeds_option(emodb_wavs):
     assert plain == json.loads(run_lightser("predict", "--json", str(wav))[1])
     code, _, err = run_lightser("predict", "--speeds", "0.9,4", str(wav))
     assert code == 2 and "expected comma-separated speeds in [0.5, 2.0]" in err.splitlines()[-1]
+
+
+def test_settings_are_fixed_once_made():
+    """Assigning a setting would leave the speech gate built from the old one: refused."""
+    rec = Recognizer(silence_db=-40.0)
+    for name, value in (("silence_db", None), ("voicing", False), ("speeds", (5.0,)), ("hop_seconds", 0.25)):
+        with pytest.raises(AttributeError, match="fixed once made"):
+            setattr(rec, name, value)
+    assert rec.silence_db == -40.0 and rec.gate.threshold_db == -40.0 and rec.speeds == (1.0,)

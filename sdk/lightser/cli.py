@@ -102,6 +102,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             _predict_one(rec, path, args)
         except LightSERError as exc:
             failed += 1
+            if args.json:  # the JSON lines account for every file
+                print(json.dumps({"file": path, "error": str(exc), "type": type(exc).__name__}), flush=True)
             report(exc)
     return 1 if failed else 0
 

@@ -22,7 +22,7 @@ class NonFiniteAudioError(AudioError):
 
 
 class NoSpeechError(AudioError):
-    """Every window of the audio is below the silence threshold."""
+    """The speech gate turned every window of the audio away (quiet, or no voiced pitch)."""
 
 
 class ModelError(LightSERError):

@@ -43,6 +43,9 @@ class Recognizer:
         for the default model. `speaker_stats` and `for_speaker`
         raise `InvalidArgumentError` unless speeds is (1.0,): enrolment statistics
         describe the voice as recorded, not sped up.
+
+    The settings are fixed once made (the attributes are read-only): for others, make another
+    Recognizer. One Recognizer serves any number of threads.
     """
 
     def __init__(
@@ -79,6 +82,12 @@ class Recognizer:
             voicing=self.voicing,
         )
         self.speeds = audio.check_speeds(speeds)
+        self._fixed = True
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if getattr(self, "_fixed", False):
+            raise AttributeError(f"Recognizer.{name} is fixed once made; make another Recognizer for other settings")
+        object.__setattr__(self, name, value)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -146,7 +155,8 @@ class Recognizer:
     ) -> list[Segment]:
         """The timeline: one `Segment` per window; silent windows have no prediction.
 
-        progress: called after each window with the seconds of audio read so far.
+        progress: called as each window is read, before it is classified, with the seconds
+            of audio read so far.
         """
         return list(self.iter_segments(source, sample_rate, progress=progress))
 
@@ -244,7 +254,7 @@ class Recognizer:
         self._check_enrolment("for_speaker")
         clone = copy.copy(self)
         try:
-            clone.recipe = self.recipe.with_stats(np.asarray(mean), np.asarray(std))
+            object.__setattr__(clone, "recipe", self.recipe.with_stats(np.asarray(mean), np.asarray(std)))
         except (TypeError, ValueError) as exc:
             raise InvalidArgumentError(f"for_speaker: invalid statistics ({exc})") from exc
         return clone
