@@ -11,6 +11,7 @@ from .errors import (
     NonFiniteAudioError,
 )
 from .features import FeatureRecipe
+from .live import Listener
 from .model import Model, bundled_models
 from .recognizer import Recognizer
 from .results import Prediction, Segment
@@ -24,6 +25,7 @@ __all__ = [
     "FeatureRecipe",
     "InvalidArgumentError",
     "LightSERError",
+    "Listener",
     "Model",
     "ModelError",
     "NoSpeechError",

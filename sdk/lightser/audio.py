@@ -145,6 +145,15 @@ def _check_array(samples: np.ndarray, source: str) -> None:
         )
 
 
+def mono_float(samples: np.ndarray, name: str) -> np.ndarray:
+    """One chunk of an array as mono float32 (channels averaged), checked as arrays are for
+    `predict`: for audio that arrives in pieces."""
+    if not isinstance(samples, np.ndarray) or isinstance(samples, np.ma.MaskedArray):
+        raise InvalidArgumentError(f"{name}: got {type(samples).__name__}; pass a NumPy array, e.g. np.asarray(x)")
+    _check_array(samples, name)
+    return _mono(_to_float(samples, name), None)
+
+
 def _array_blocks(samples: np.ndarray, block: int, source: str) -> Iterator[np.ndarray]:
     _check_array(samples, source)
     for start in range(0, samples.shape[0], block):
