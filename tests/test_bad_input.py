@@ -536,6 +536,18 @@ def test_file_object_is_read_from_where_it_stands_and_put_back(recognizer, good_
             assert f.tell() == len(good_wav) + 100
 
 
+def test_a_timeline_leaves_the_file_object_to_the_caller_between_reads(recognizer, good_wav):
+    long_wav = encode(voiced(40.0), RATE)  # two decode blocks
+    f = io.BytesIO(long_wav)
+    segments = recognizer.iter_segments(f)
+    assert f.tell() == 0  # opened and checked, yet where it stood
+    first = next(segments)
+    assert f.tell() == 0
+    f.read(1000)  # the caller may use its object meanwhile
+    timeline = [first, *segments]
+    assert [s.to_dict() for s in timeline] == [s.to_dict() for s in recognizer.predict_segments(long_wav)]
+
+
 def test_a_write_only_file_object(recognizer, tmp_path):
     with open(tmp_path / "out.wav", "ab") as f, pytest.raises(InvalidArgumentError, match="not open for reading"):
         recognizer.predict(f)
@@ -561,23 +573,34 @@ def test_a_truncated_flac_gives_the_answer_for_what_is_there(recognizer, tmp_pat
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
-def test_named_pipes(recognizer, tmp_path, good_wav):
+def test_named_pipes(recognizer, tmp_path, monkeypatch):
     import threading
+    import time
+
+    from lightser import audio
 
     fifo = tmp_path / "audio"
     os.mkfifo(fifo)
-    with pytest.raises(AudioError, match="no data"):  # nothing writing: refused at once, no wait
-        recognizer.predict(fifo)
     data = encode(voiced(4.0), RATE, format="FLAC")  # FLAC decoding seeks, which a pipe cannot
 
-    def write() -> None:
+    def write(delay: float, payload: bytes) -> None:
+        time.sleep(delay)
         with open(fifo, "wb") as pipe:
-            pipe.write(data)
+            pipe.write(payload)
 
-    writer = threading.Thread(target=write)
+    for delay in (0.0, 0.5):  # a writer may start after the reader: `lightser predict p & producer > p`
+        writer = threading.Thread(target=write, args=(delay, data))
+        writer.start()
+        _close(recognizer.predict(fifo), recognizer.predict(data))
+        writer.join()
+    writer = threading.Thread(target=write, args=(0.0, b""))
     writer.start()
-    _close(recognizer.predict(fifo), recognizer.predict(data))
+    with pytest.raises(AudioError, match="closed without giving any data"):
+        recognizer.predict(fifo)
     writer.join()
+    monkeypatch.setattr(audio, "PIPE_WAIT_SECONDS", 0.3)
+    with pytest.raises(AudioError, match="nothing wrote to the pipe within 0.3 s"):  # no writer: no hang
+        recognizer.predict(fifo)
 
 
 @pytest.mark.parametrize(

@@ -72,7 +72,7 @@ def test_iemocap_loader_on_a_synthetic_tree(tmp_path):
 
 
 def test_manifest_loader_and_errors(tmp_path):
-    for name in ("a.wav", "b.wav", "c d.wav"):
+    for name in ("a.wav", "b.wav", "c d.wav", "a\nb.wav"):
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "m.csv").write_text("path,label,speaker\na.wav,calm,s1\nb.wav,angry,s2\n")
     ds = datasets.load_manifest(tmp_path / "m.csv")
@@ -92,6 +92,8 @@ def test_manifest_loader_and_errors(tmp_path):
         "path,label,speaker\na.wav,calm,s1\nb.wav,calm,s2\n": "2 or more distinct classes",
         "path,label,speaker\n": "a header and no clips",
         "file,emotion,speaker\na.wav,calm,s1\n": ":1: the header 'file,emotion,speaker' has no path, label column",
+        "path,label,speaker,Label\na.wav,calm,s1,x\n": "names a column twice",
+        'path,label,speaker\n"a\nb.wav",calm,s1\nc d.wav,,s2\n': ":4: the path, label and speaker must not be empty",
         "": "empty",
     }
     for text, message in bad.items():

@@ -77,13 +77,15 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def _window(text: str) -> float:
-    """An argparse type: a window length in seconds, above 0.25 and up to 60."""
+    """An argparse type: a window length in seconds, from the runtime's shortest clip to 60."""
+    from lightser.recognizer import MIN_SECONDS
+
     try:
         seconds = float(text)
     except ValueError:
         seconds = float("nan")
-    if not 0.25 <= seconds <= 60.0:
-        raise argparse.ArgumentTypeError(f"expected seconds from 0.25 to 60, got {text!r}")
+    if not MIN_SECONDS <= seconds <= 60.0:
+        raise argparse.ArgumentTypeError(f"expected seconds from {MIN_SECONDS:g} to 60, got {text!r}")
     return seconds
 
 
@@ -185,6 +187,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     else:
         text += (f"trains on all other clips for a fixed {config.epochs} epochs and keeps the last weights, as the "
                  "shipped model is trained, so nothing is chosen on held-out data")
+    n_folds = len(splits)
     if args.only:
         wanted = set(args.only.split(","))
         unknown = wanted - {f.name for f in splits} - {f.test_speaker for f in splits}
@@ -195,7 +198,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     empty = [f.name for f in splits if not len(f.test)]
     if empty:
         raise DatasetError(f"{dataset.name}: folds {', '.join(empty)} would test no clips "
-                           f"({len(speakers)} clips); the paper's protocol needs 10 or more")
+                           f"({len(speakers)} clips); the paper's protocol needs {n_folds} or more")
     raws = raw_features(args, config, recipe, dataset)
     out = Path(args.out)
     started = time.perf_counter()

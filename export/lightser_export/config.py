@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from lightser.audio import MAX_SPEED, MIN_SPEED
+
 VARIANTS = ("int8", "float16", "float32", "dynamic-range")  # the .tflite kinds `convert.to_tflite` writes
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +49,7 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(allowed)}")
         at_least = {"epochs": 1, "batch_size": 1, "time_masks": 0, "time_mask_frames": 0, "coeff_masks": 0,
-                    "coeff_mask_width": 0, "l2": 0.0, "focal_gamma": 0.0}
+                    "coeff_mask_width": 0, "l2": 0.0, "focal_gamma": 0.0, "seed": 0}
         for name, least in at_least.items():
             if not getattr(self, name) >= least:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected {least} or more")
@@ -56,6 +58,8 @@ class TrainConfig:
         for name in ("dropout", "bn_momentum"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a number in [0, 1)")
+        if not all(MIN_SPEED <= speed <= MAX_SPEED for speed in self.speeds):
+            raise ValueError(f"speeds={self.speeds!r}: expected speeds from {MIN_SPEED} to {MAX_SPEED}")
         if not 0.0 <= self.corrupt <= 1.0:
             raise ValueError(f"corrupt={self.corrupt!r}: expected a fraction between 0 and 1")
         if self.corrupt and not self.speeds:

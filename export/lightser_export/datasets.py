@@ -120,14 +120,18 @@ def load_manifest(csv_path: str | Path, labels: tuple[str, ...] | None = None) -
         raise DatasetError(f"{csv_path}: not UTF-8 text (byte {exc.start}); save the manifest as UTF-8") from None
     except OSError as exc:
         raise DatasetError(f"{csv_path}: cannot read manifest ({exc.strerror or exc})") from None
-    rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1) if any(c.strip() for c in row)]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]  # line where a row ends
     if not rows:
         raise DatasetError(f"{csv_path}: empty; expected a header path,label,speaker and a row per clip")
-    (_, header), body = rows[0], rows[1:]
-    column = {name.strip().lower(): i for i, name in enumerate(header)}
+    (header_line, header), body = rows[0], rows[1:]
+    names = [name.strip().lower() for name in header]
+    if len(set(names)) < len(names):
+        raise DatasetError(f"{csv_path}:{header_line}: the header {','.join(header)!r} names a column twice")
+    column = {name: i for i, name in enumerate(names)}
     missing = [name for name in MANIFEST_COLUMNS if name not in column]
     if missing:
-        raise DatasetError(f"{csv_path}:1: the header {','.join(header)!r} has no {', '.join(missing)} column; "
+        raise DatasetError(f"{csv_path}:{header_line}: the header {','.join(header)!r} has no {', '.join(missing)} column; "
                            f"expected {','.join(MANIFEST_COLUMNS)}")
     if not body:
         raise DatasetError(f"{csv_path}: a header and no clips")

@@ -24,11 +24,11 @@ def spec_augment(x: np.ndarray, config: TrainConfig, rng: np.random.Generator) -
     n, frames, coeffs = x.shape
     for i in range(n):
         for _ in range(config.time_masks):
-            width = rng.integers(0, config.time_mask_frames + 1)
+            width = rng.integers(0, min(config.time_mask_frames, frames) + 1)
             start = rng.integers(0, frames - width + 1)
             out[i, start : start + width, :] = 0.0
         for _ in range(config.coeff_masks):
-            width = rng.integers(0, config.coeff_mask_width + 1)
+            width = rng.integers(0, min(config.coeff_mask_width, coeffs) + 1)
             start = rng.integers(0, coeffs - width + 1)
             out[i, :, start : start + width] = 0.0
     return out

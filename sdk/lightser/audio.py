@@ -10,6 +10,7 @@ import io
 import math
 import numbers
 import os
+import select
 import stat
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Union
@@ -30,8 +31,9 @@ MAX_AMPLITUDE = 1e30  # float samples (full scale 1.0) above this would overflow
 _INT_SCALES = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _INTEGER_SUBTYPES = ("PCM_", "ULAW", "ALAW")  # libsndfile subtypes of integer samples
+PIPE_WAIT_SECONDS = 10.0  # how long a named pipe may stay without a writer
 SALVAGE_FRAMES = 1024  # frames per read when recovering what decodes before damage
-_DECODE_ERRORS = (soundfile.LibsndfileError, RuntimeError, ValueError)
+_DECODE_ERRORS = (RuntimeError, ValueError)  # libsndfile's errors are RuntimeErrors
 
 
 def describe(source: object) -> str:
@@ -161,34 +163,39 @@ def _array_blocks(samples: np.ndarray, block: int, source: str) -> Iterator[np.n
 
 
 class _Guarded:
-    """The caller's file object as libsndfile's callbacks see it: positions count from where
-    the object stood (so audio is read from there); a seek it refuses leaves the position
-    unmoved and a read it refuses is kept in `error`, instead of raising inside the C
-    decoder; `restore` puts the object back where it stood."""
+    """The caller's file object as libsndfile's callbacks see it. Positions count from where the
+    object stood (so audio is read from there) and are kept here: the object is moved only for
+    a read, and `restore` puts it back between reads. A seek to before that start leaves the
+    position unmoved and a refused read is kept in `error`, instead of raising inside the C
+    decoder."""
 
     def __init__(self, handle: Any) -> None:
-        self.handle, self.base = handle, handle.tell()
+        self.handle, self.base, self.position = handle, handle.tell(), 0
         self.error: Exception | None = None
 
     def tell(self) -> int:
-        return self.handle.tell() - self.base
+        return self.position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            offset += self.base
-        try:  # libsndfile asks for odd places in damaged headers: it sees the position unmoved
-            if offset >= self.base or whence != io.SEEK_SET:
-                self.handle.seek(offset, whence)
+        try:  # libsndfile asks for odd places in damaged headers
+            origin = {io.SEEK_SET: 0, io.SEEK_CUR: self.position}.get(whence)
+            if origin is None:
+                origin = self.handle.seek(0, io.SEEK_END) - self.base
+            if origin + offset >= 0:
+                self.position = origin + offset
         except (OSError, ValueError):
             pass
-        return self.tell()
+        return self.position
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return self.handle.read(size)
+            self.handle.seek(self.base + self.position)
+            data = self.handle.read(size)
         except (OSError, ValueError) as exc:
             self.error = exc
             return b""
+        self.position += len(data)
+        return data
 
     def restore(self) -> None:
         try:
@@ -222,17 +229,28 @@ def _path(source: str | os.PathLike, name: str) -> bytes | str | io.BytesIO:
     if stat.S_ISDIR(mode):
         raise AudioError(f"{name}: is a directory, not an audio file")
     if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # a named pipe, <(...) or /dev/stdin from a pipe
+        return io.BytesIO(_pipe_bytes(path, name))
+    return os.fsencode(path) if os.name != "nt" else str(path)  # soundfile encodes str strictly
+
+
+def _pipe_bytes(path: Path, name: str) -> bytes:
+    """Everything a named pipe gives, waiting up to PIPE_WAIT_SECONDS for a writer to start
+    (opening it blocking would wait for one for ever)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise AudioError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    with open(fd, "rb", buffering=0) as pipe:
+        if not select.select([pipe], [], [], PIPE_WAIT_SECONDS)[0]:
+            raise AudioError(f"{name}: nothing wrote to the pipe within {PIPE_WAIT_SECONDS:g} s")
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # no writer: read EOF, not wait
             os.set_blocking(fd, True)
-            with open(fd, "rb") as pipe:
-                data = pipe.read()
+            data = pipe.read()
         except OSError as exc:
             raise AudioError(f"{name}: cannot read ({exc.strerror or exc})") from None
-        if not data:
-            raise AudioError(f"{name}: a pipe that gave no data (is anything writing to it?)")
-        return io.BytesIO(data)
-    return os.fsencode(path) if os.name != "nt" else str(path)  # soundfile encodes str strictly
+    if not data:
+        raise AudioError(f"{name}: the pipe closed without giving any data")
+    return data
 
 
 def _file_object(source: Any, name: str) -> Any:
@@ -277,24 +295,28 @@ def _open(source: AudioSource, name: str) -> tuple[soundfile.SoundFile, _Guarded
         guard = _Guarded(_file_object(source, name))
     try:
         return soundfile.SoundFile(guard if guard is not None else opened), guard
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
-        if guard is not None:
-            guard.restore()
+    except (RuntimeError, TypeError, ValueError, OSError) as exc:  # RuntimeError: libsndfile's
         reason = getattr(exc, "error_string", None) or exc  # libsndfile's words, without our object's repr
         if guard is None and "does not exist" in str(reason):  # libsndfile's words for data it cannot parse
             reason = "unrecognised or damaged data"
         where = f"; read from byte {guard.base}, where the file object stood: seek(0) first?" if guard and guard.base else ""
         raise AudioError(f"{name}: not a readable audio file ({reason}{where})") from exc
+    finally:
+        if guard is not None:
+            guard.restore()
 
 
-def _salvaged(handle: soundfile.SoundFile, start: int) -> np.ndarray:
-    """The frames from `start` up to where decoding fails (a truncated or damaged stream, as a
-    cut FLAC), read again in small steps: a failed read gives back none of its frames."""
-    pieces = [np.zeros((0, handle.channels), np.float32)]
+def _salvaged(handle: soundfile.SoundFile, start: int, frames: int) -> np.ndarray:
+    """Up to `frames` frames from `start`, as far as decoding goes (a truncated or damaged
+    stream, as a cut FLAC), read again in small steps: a failed read gives back none of its
+    frames. What lies past the damage is left unread."""
+    pieces, read = [np.zeros((0, handle.channels), np.float32)], 0
     try:
         handle.seek(start)
-        while (piece := handle.read(SALVAGE_FRAMES, dtype="float32", always_2d=True)).shape[0]:
+        while read < frames and (piece := handle.read(min(SALVAGE_FRAMES, frames - read), dtype="float32",
+                                                      always_2d=True)).shape[0]:
             pieces.append(piece)
+            read += piece.shape[0]
     except _DECODE_ERRORS:
         pass
     return np.concatenate(pieces)
@@ -313,11 +335,13 @@ def _file_blocks(handle: soundfile.SoundFile, guard: _Guarded | None, name: str)
                 try:
                     samples = handle.read(block, dtype="float32", always_2d=True)
                 except _DECODE_ERRORS as exc:
-                    samples, damaged = _salvaged(handle, start), True
+                    samples, damaged = _salvaged(handle, start, block), True
                     if not decoded and not samples.shape[0]:
                         raise AudioError(f"{name}: decoding failed ({exc})") from exc
-                if guard is not None and guard.error is not None:
-                    raise AudioError(f"{name}: cannot read ({guard.error})") from guard.error
+                if guard is not None:
+                    guard.restore()  # the caller's object is where it stood between blocks
+                    if guard.error is not None:
+                        raise AudioError(f"{name}: cannot read ({guard.error})") from guard.error
                 if samples.shape[0] == 0:
                     return
                 if not integer:

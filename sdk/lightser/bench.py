@@ -436,7 +436,8 @@ def run(args: argparse.Namespace) -> int:
     starts pinned sees the smaller budget."""
     if args.cpus:
         pin(args.cpus)
-        return subprocess.run([sys.executable, "-m", "lightser.cli", *_unpinned_argv(args)]).returncode
+        return subprocess.run([sys.executable, "-m", "lightser.cli", *_unpinned_argv(args)],
+                              stderr=sys.stderr).returncode  # the real stderr, not the C libraries' null device
     outputs = {option: Path(getattr(args, option)) for option in ("json", "markdown") if getattr(args, option)}
     for option, path in outputs.items():  # before minutes of benchmarking, not after
         if path.is_dir() or not path.parent.is_dir():

@@ -39,7 +39,8 @@ class Parser(argparse.ArgumentParser):
 def quiet_c_libraries() -> Iterator[None]:
     """For the command, what C libraries write straight to file descriptor 2 (mpg123's notes on
     a damaged MP3, ...) goes to the null device, while Python's `sys.stderr`, which carries the
-    one-line errors, moves to a copy of the real one. Left alone when sys.stderr is not fd 2."""
+    one-line errors, moves to a copy of the real one (pass `stderr=sys.stderr` to child
+    processes). Left alone when sys.stderr is not fd 2."""
     try:
         own = sys.stderr.fileno() == 2
     except (AttributeError, OSError, ValueError):
@@ -50,6 +51,7 @@ def quiet_c_libraries() -> Iterator[None]:
     python_stderr = sys.stderr
     python_stderr.flush()
     kept, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    # Not closed after the block: loggers set up inside it (TensorFlow's, absl's) keep writing to it.
     sys.stderr = open(kept, "w", encoding=python_stderr.encoding, errors="backslashreplace", buffering=1)
     os.dup2(null, 2)
     os.close(null)
@@ -58,7 +60,6 @@ def quiet_c_libraries() -> Iterator[None]:
     finally:
         sys.stderr.flush()
         os.dup2(kept, 2)
-        sys.stderr.close()  # closes `kept`
         sys.stderr = python_stderr
 
 
