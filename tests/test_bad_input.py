@@ -548,6 +548,42 @@ def test_a_timeline_leaves_the_file_object_to_the_caller_between_reads(recognize
     assert [s.to_dict() for s in timeline] == [s.to_dict() for s in recognizer.predict_segments(long_wav)]
 
 
+def test_the_callers_own_seeks_between_segments_are_kept(recognizer):
+    long_wav = encode(voiced(40.0), RATE)
+    f = io.BytesIO(long_wav)
+    timeline = []
+    for segment in recognizer.iter_segments(f):
+        timeline.append(segment.to_dict())
+        assert f.tell() in (0, 7777)
+        f.seek(7777)  # the caller's business: it stays where the caller put it
+    assert timeline == [s.to_dict() for s in recognizer.predict_segments(long_wav)]
+
+
+class _Unruly(io.BytesIO):
+    """A file object that fails in ways other than OSError."""
+
+    def __init__(self, data: bytes, fail: str) -> None:
+        super().__init__(data)
+        self.fail = fail
+
+    def seek(self, *args):
+        if self.fail == "seek" and args[0] != 0:
+            raise NotImplementedError("no seeking here")
+        return super().seek(*args)
+
+    def read(self, *args):
+        if self.fail == "read":
+            raise KeyError("gone")
+        return None if self.fail == "none" else super().read(*args)
+
+
+@pytest.mark.parametrize("fail", ["seek", "read", "none"])
+def test_file_objects_that_raise_anything_give_audio_errors_quietly(recognizer, good_wav, capfd, fail):
+    with pytest.raises(AudioError):
+        recognizer.predict(_Unruly(good_wav, fail))
+    assert capfd.readouterr().err == ""
+
+
 def test_a_write_only_file_object(recognizer, tmp_path):
     with open(tmp_path / "out.wav", "ab") as f, pytest.raises(InvalidArgumentError, match="not open for reading"):
         recognizer.predict(f)

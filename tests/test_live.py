@@ -37,7 +37,15 @@ def test_twenty_millisecond_chunks_give_the_timeline_of_the_whole(recognizer):
 
 def test_resampled_stereo_in_odd_chunks(recognizer):
     x = np.stack([voiced(7.0, rate=48000), voiced(7.0, rate=48000, seed=1)], axis=1)
-    _same(_stream(recognizer.listen(48000), x, 1234), recognizer.predict_segments(x, sample_rate=48000))
+    _same(_stream(recognizer.listen(48000, channels=2), x, 1234), recognizer.predict_segments(x, sample_rate=48000))
+
+
+def test_a_channel_in_opposite_phase_is_flipped_as_for_files(recognizer):
+    x = voiced(4.0)
+    stereo = np.stack([x, -x], axis=1)
+    live = _stream(recognizer.listen(RATE, channels=2), stereo, 1)  # one frame at a time, too
+    assert all(s.is_speech for s in live)
+    _same(live, recognizer.predict_segments(stereo, sample_rate=RATE))
 
 
 def test_windows_come_as_soon_as_they_are_complete(recognizer):
@@ -71,8 +79,8 @@ def test_a_bad_chunk_is_refused_and_the_stream_goes_on(recognizer):
     bad = np.full(160, np.nan)
     with pytest.raises(NonFiniteAudioError):
         listener.push(bad)
-    for chunk, message in (([0.0] * 160, "pass a NumPy array"), (np.zeros((2, 160)), "channels-first"),
-                           (np.zeros(160, np.int8), "dtype int8")):
+    for chunk, message in (([0.0] * 160, "pass a NumPy array"), (np.zeros((2, 160)), "expected \\(samples,\\)"),
+                           (np.zeros((160, 2)), "the `channels` given to listen"), (np.zeros(160, np.int8), "dtype int8")):
         with pytest.raises(InvalidArgumentError, match=message):
             listener.push(chunk)
     live = listener.push(x[RATE:]) + listener.flush()
@@ -83,3 +91,9 @@ def test_a_bad_chunk_is_refused_and_the_stream_goes_on(recognizer):
 def test_bad_rates(recognizer, rate):
     with pytest.raises(InvalidArgumentError, match="sample_rate"):
         recognizer.listen(rate)
+
+
+@pytest.mark.parametrize("channels", [0, -2, 2.0, True, "2", 5000])
+def test_bad_channel_counts(recognizer, channels):
+    with pytest.raises(InvalidArgumentError, match="channels"):
+        recognizer.listen(RATE, channels)

@@ -13,7 +13,7 @@ import os
 import select
 import stat
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Union
+from typing import Any, BinaryIO, Callable, Iterator, Union
 
 import numpy as np
 import soundfile
@@ -123,14 +123,18 @@ def _mono(samples: np.ndarray, signs: np.ndarray | None) -> np.ndarray:
     return (samples @ signs / samples.shape[1]).astype(np.float32)
 
 
-def _downmixed(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    """Mono blocks, with channel signs decided on the first block where the first channel
-    sounds and kept for the rest of the stream (so the polarity never flips part-way)."""
-    signs = None
-    for samples in blocks:
-        if signs is None and samples.ndim == 2 and samples.shape[1] > 1:
-            signs = _channel_signs(samples)
-        yield _mono(samples, signs)
+class Downmix:
+    """Mono blocks of one stream: channels averaged, each times its sign, with the signs decided
+    on the first block where the first channel sounds and kept for the rest of the stream (so
+    the polarity never flips part-way)."""
+
+    def __init__(self) -> None:
+        self.signs: np.ndarray | None = None
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        if self.signs is None and samples.ndim == 2 and samples.shape[1] > 1:
+            self.signs = _channel_signs(samples)
+        return _mono(samples, self.signs)
 
 
 def _check_array(samples: np.ndarray, source: str) -> None:
@@ -147,13 +151,17 @@ def _check_array(samples: np.ndarray, source: str) -> None:
         )
 
 
-def mono_float(samples: np.ndarray, name: str) -> np.ndarray:
-    """One chunk of an array as mono float32 (channels averaged), checked as arrays are for
-    `predict`: for audio that arrives in pieces."""
+def chunk_float(samples: np.ndarray, channels: int, name: str) -> np.ndarray:
+    """A chunk of a live stream of `channels` channels as float32 (samples,) or (samples,
+    channels), checked as arrays are for `predict`; its length may be anything, even 0 or 1."""
     if not isinstance(samples, np.ndarray) or isinstance(samples, np.ma.MaskedArray):
         raise InvalidArgumentError(f"{name}: got {type(samples).__name__}; pass a NumPy array, e.g. np.asarray(x)")
-    _check_array(samples, name)
-    return _mono(_to_float(samples, name), None)
+    shape = (channels,) if samples.ndim == 1 else samples.shape[1:]
+    if samples.ndim not in (1, 2) or shape != (channels,) or (channels > 1 and samples.ndim == 1):
+        expected = "(samples,) or (samples, 1)" if channels == 1 else f"(samples, {channels})"
+        raise InvalidArgumentError(f"{name}: shape {samples.shape}; expected {expected} for a stream of "
+                                   f"{channels} channel(s) (the `channels` given to listen)")
+    return _to_float(samples, name)
 
 
 def _array_blocks(samples: np.ndarray, block: int, source: str) -> Iterator[np.ndarray]:
@@ -164,10 +172,10 @@ def _array_blocks(samples: np.ndarray, block: int, source: str) -> Iterator[np.n
 
 class _Guarded:
     """The caller's file object as libsndfile's callbacks see it. Positions count from where the
-    object stood (so audio is read from there) and are kept here: the object is moved only for
-    a read, and `restore` puts it back between reads. A seek to before that start leaves the
-    position unmoved and a refused read is kept in `error`, instead of raising inside the C
-    decoder."""
+    object stood (so audio is read from there) and are kept here; each read moves the object
+    and puts it back where the caller had it, so between reads it is the caller's. Whatever the
+    object raises is kept in `error` rather than raised inside the C decoder, which would print
+    it and carry on; a seek to before the start leaves the position unmoved."""
 
     def __init__(self, handle: Any) -> None:
         self.handle, self.base, self.position = handle, handle.tell(), 0
@@ -177,31 +185,39 @@ class _Guarded:
         return self.position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        try:  # libsndfile asks for odd places in damaged headers
-            origin = {io.SEEK_SET: 0, io.SEEK_CUR: self.position}.get(whence)
-            if origin is None:
-                origin = self.handle.seek(0, io.SEEK_END) - self.base
-            if origin + offset >= 0:
-                self.position = origin + offset
-        except (OSError, ValueError):
-            pass
+        if whence == io.SEEK_END:
+            end = self._at(lambda: self.handle.seek(0, io.SEEK_END))
+            if end is None:
+                return self.position
+            origin = end - self.base
+        else:
+            origin = self.position if whence == io.SEEK_CUR else 0
+        if origin + offset >= 0:  # libsndfile asks for odd places in damaged headers
+            self.position = origin + offset
         return self.position
 
     def read(self, size: int = -1) -> bytes:
-        try:
-            self.handle.seek(self.base + self.position)
-            data = self.handle.read(size)
-        except (OSError, ValueError) as exc:
-            self.error = exc
-            return b""
+        data = self._at(lambda: self.handle.read(size), self.base + self.position)
+        if data is not None and not isinstance(data, (bytes, bytearray)):
+            self.error, data = self.error or TypeError(f"read() gave {type(data).__name__}, not bytes"), None
+        data = b"" if data is None else bytes(data)
         self.position += len(data)
         return data
 
-    def restore(self) -> None:
+    def _at(self, action: Callable[[], Any], position: int | None = None) -> Any:
+        """`action()` with the object at `position` (None: where it is), then back where the
+        caller had it; None if anything raised (kept in `error`)."""
         try:
-            self.handle.seek(self.base)
-        except (OSError, ValueError):
-            pass
+            theirs = self.handle.tell()
+            if position is not None:
+                self.handle.seek(position)
+            try:
+                return action()
+            finally:
+                self.handle.seek(theirs)
+        except Exception as exc:  # noqa: BLE001 - inside a C callback, anything raised is lost
+            self.error = self.error or exc
+            return None
 
 
 def _seekable(handle: Any) -> bool:
@@ -269,12 +285,15 @@ def _file_object(source: Any, name: str) -> Any:
     try:
         if _seekable(source) and source.tell() >= 0:
             return source
-    except (OSError, ValueError):  # claims to seek, but cannot tell where it is
+    except Exception:  # noqa: BLE001 - claims to seek, but cannot tell where it is: read it whole
         pass
     try:
-        return io.BytesIO(source.read())
-    except (OSError, TypeError, ValueError) as exc:
+        data = source.read()
+    except Exception as exc:  # noqa: BLE001 - the caller's object, whatever it raises
         raise AudioError(f"{name}: cannot read ({exc})") from exc
+    if not isinstance(data, (bytes, bytearray)):
+        raise AudioError(f"{name}: read() gave {type(data).__name__}, not bytes; open the file in binary mode")
+    return io.BytesIO(data)
 
 
 def _open(source: AudioSource, name: str) -> tuple[soundfile.SoundFile, _Guarded | None]:
@@ -296,14 +315,13 @@ def _open(source: AudioSource, name: str) -> tuple[soundfile.SoundFile, _Guarded
     try:
         return soundfile.SoundFile(guard if guard is not None else opened), guard
     except (RuntimeError, TypeError, ValueError, OSError) as exc:  # RuntimeError: libsndfile's
+        if guard is not None and guard.error is not None:  # the file object failed, not the data
+            raise AudioError(f"{name}: cannot read ({guard.error})") from guard.error
         reason = getattr(exc, "error_string", None) or exc  # libsndfile's words, without our object's repr
         if guard is None and "does not exist" in str(reason):  # libsndfile's words for data it cannot parse
             reason = "unrecognised or damaged data"
         where = f"; read from byte {guard.base}, where the file object stood: seek(0) first?" if guard and guard.base else ""
         raise AudioError(f"{name}: not a readable audio file ({reason}{where})") from exc
-    finally:
-        if guard is not None:
-            guard.restore()
 
 
 def _salvaged(handle: soundfile.SoundFile, start: int, frames: int) -> np.ndarray:
@@ -328,29 +346,23 @@ def _file_blocks(handle: soundfile.SoundFile, guard: _Guarded | None, name: str)
     block = max(1, BLOCK_SAMPLES // handle.channels)
     integer = handle.subtype.startswith(_INTEGER_SUBTYPES)  # decodes within [-1, 1]: nothing to check
     decoded, damaged = 0, False
-    try:
-        with handle:
-            while not damaged:
-                start = handle.tell()
-                try:
-                    samples = handle.read(block, dtype="float32", always_2d=True)
-                except _DECODE_ERRORS as exc:
-                    samples, damaged = _salvaged(handle, start, block), True
-                    if not decoded and not samples.shape[0]:
-                        raise AudioError(f"{name}: decoding failed ({exc})") from exc
-                if guard is not None:
-                    guard.restore()  # the caller's object is where it stood between blocks
-                    if guard.error is not None:
-                        raise AudioError(f"{name}: cannot read ({guard.error})") from guard.error
-                if samples.shape[0] == 0:
-                    return
-                if not integer:
-                    _check_finite(samples, name)
-                decoded += samples.shape[0]
-                yield samples
-    finally:
-        if guard is not None:
-            guard.restore()
+    with handle:
+        while not damaged:
+            start = handle.tell()
+            try:
+                samples = handle.read(block, dtype="float32", always_2d=True)
+            except _DECODE_ERRORS as exc:
+                samples, damaged = _salvaged(handle, start, block), True
+                if not decoded and not samples.shape[0]:
+                    raise AudioError(f"{name}: decoding failed ({exc})") from exc
+            if guard is not None and guard.error is not None:
+                raise AudioError(f"{name}: cannot read ({guard.error})") from guard.error
+            if samples.shape[0] == 0:
+                return
+            if not integer:
+                _check_finite(samples, name)
+            decoded += samples.shape[0]
+            yield samples
 
 
 def _resampled(blocks: Iterator[np.ndarray], rate: float, target_rate: int) -> Iterator[np.ndarray]:
@@ -385,7 +397,7 @@ def _source_blocks(
         rate = check_sample_rate(sample_rate)
         channels = source.shape[1] if source.ndim == 2 else 1
         block = max(1, BLOCK_SAMPLES // max(1, channels))
-        return rate, _downmixed(_array_blocks(source, block, name))
+        return rate, map(Downmix(), _array_blocks(source, block, name))
     if sample_rate is not None:
         if not isinstance(source, (str, os.PathLike, bytes, bytearray)) and not hasattr(source, "read"):
             raise InvalidArgumentError(
@@ -395,13 +407,11 @@ def _source_blocks(
     handle, guard = _open(source, name)
     if not MIN_SAMPLE_RATE <= handle.samplerate <= MAX_SAMPLE_RATE:
         handle.close()
-        if guard is not None:
-            guard.restore()
         raise AudioError(
             f"{name}: sample rate {handle.samplerate} Hz is outside "
             f"{MIN_SAMPLE_RATE:g}..{MAX_SAMPLE_RATE:g} Hz"
         )
-    return float(handle.samplerate), _downmixed(_file_blocks(handle, guard, name))
+    return float(handle.samplerate), map(Downmix(), _file_blocks(handle, guard, name))
 
 
 def stream(source: AudioSource, sample_rate: float | None, target_rate: int) -> Iterator[np.ndarray]:

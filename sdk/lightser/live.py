@@ -9,6 +9,7 @@ import numpy as np
 import soxr
 
 from . import audio
+from .errors import InvalidArgumentError
 from .results import Segment
 
 if TYPE_CHECKING:
@@ -21,8 +22,10 @@ class Listener:
     `flush` ends a stream with the window that ends at its last sample. Holds about a window
     of audio. Not for sharing between threads: make one per stream."""
 
-    def __init__(self, recognizer: Recognizer, sample_rate: float, minimum_seconds: float) -> None:
-        self._recognizer = recognizer
+    def __init__(self, recognizer: Recognizer, sample_rate: float, channels: int, minimum_seconds: float) -> None:
+        if isinstance(channels, bool) or not isinstance(channels, int) or not 1 <= channels <= 1024:
+            raise InvalidArgumentError(f"channels={channels!r:.60}: expected an int from 1 to 1024")
+        self._recognizer, self._channels = recognizer, channels
         self._rate = audio.check_sample_rate(sample_rate)
         self._model_rate = recognizer.recipe.sample_rate
         self._length = recognizer.recipe.window_samples
@@ -33,6 +36,7 @@ class Listener:
     def _start(self) -> None:
         self._resampler = (None if self._rate == self._model_rate else soxr.ResampleStream(
             self._rate, self._model_rate, 1, dtype="float32", quality=audio.RESAMPLE_QUALITY))
+        self._downmix = audio.Downmix()
         self._buffer = np.zeros(0, np.float32)
         self._offset = 0  # model-rate sample index of _buffer[0]
         self._next = 0  # where the next regular window starts
@@ -45,10 +49,11 @@ class Listener:
 
     def push(self, chunk: np.ndarray) -> list[Segment]:
         """The windows `chunk` completes (often none): a NumPy array of any length, shape
-        (samples,) or (samples, channels), int16, int32, float32 or float64, at the listener's
-        rate. A chunk it cannot use raises `InvalidArgumentError` or `NonFiniteAudioError`, and
-        the stream goes on as if it had not been pushed."""
-        samples = audio.mono_float(chunk, "chunk")
+        (samples,) for one channel or (samples, channels), int16, int32, float32 or float64,
+        at the listener's rate. Channels are averaged, a channel in opposite phase to the
+        first flipped, as for files. A chunk it cannot use raises `InvalidArgumentError` or
+        `NonFiniteAudioError`, and the stream goes on as if it had not been pushed."""
+        samples = self._downmix(audio.chunk_float(chunk, self._channels, "chunk"))
         return self._take(samples if self._resampler is None else self._resampler.resample_chunk(samples))
 
     def flush(self) -> list[Segment]:

@@ -143,11 +143,12 @@ class Recognizer:
         cut = self._windows(source, sample_rate, progress)
         return (Segment(start, end, self._prediction(samples)) for start, end, samples in cut)
 
-    def listen(self, sample_rate: float) -> Listener:
-        """A `Listener` for live audio at `sample_rate`: push chunks as they arrive (from a
-        microphone callback), get a `Segment` for each window as soon as it is complete, the
-        same windows and scores as `predict_segments` gives for the whole recording."""
-        return Listener(self, sample_rate, MIN_SECONDS)
+    def listen(self, sample_rate: float, channels: int = 1) -> Listener:
+        """A `Listener` for live audio of `channels` channels at `sample_rate`: push chunks as
+        they arrive (from a microphone callback), get a `Segment` for each window as soon as it
+        is complete, the same windows and scores as `predict_segments` gives for the whole
+        recording."""
+        return Listener(self, sample_rate, channels, MIN_SECONDS)
 
     def _prediction(self, samples: np.ndarray) -> Prediction | None:
         """The window's prediction, or None where the speech gate turns it away."""
