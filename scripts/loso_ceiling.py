@@ -18,14 +18,14 @@ fold's `model-int8.tflite` through `lightser.Recognizer`, as users run it. Three
 
 from __future__ import annotations
 
-import argparse
 import itertools
-from pathlib import Path
 
 import numpy as np
 
 from lightser_export.datasets import load_emodb
 from lightser_export.metrics import unweighted_accuracy
+
+from fold_runs import parse_args
 from screen_test_speeds import scores_by_speed
 
 
@@ -39,11 +39,7 @@ def prior_corrected(scores: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="LOSO run folders holding speaker-XX/model-int8.tflite")
-    parser.add_argument("--data", default="../shared/data/emodb", type=Path)
-    parser.add_argument("--out", default="reports/loso-ceiling.md", type=Path)
-    args = parser.parse_args()
+    args = parse_args(__doc__, "reports/loso-ceiling.md")
     dataset = load_emodb(args.data)
     y = np.asarray(dataset.label_indices())
     speakers = np.asarray([u.speaker for u in dataset.utterances])

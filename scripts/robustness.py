@@ -18,7 +18,6 @@ the speaker's other clips under the same condition (other draws), never the scor
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +27,8 @@ from lightser import NoSpeechError, Recognizer, audio
 from lightser_export import corrupt
 from lightser_export.datasets import load_emodb
 from lightser_export.metrics import REFUSED, unweighted_accuracy
+
+from fold_runs import parse_args
 
 RATE = 16000
 BABBLE_TALKERS = 4
@@ -81,11 +82,7 @@ def score(recognizers: dict[str, Recognizer], clips: list[np.ndarray], speakers:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="LOSO run folders holding speaker-XX/model-int8.tflite")
-    parser.add_argument("--data", default="../shared/data/emodb", type=Path)
-    parser.add_argument("--out", default="reports/robustness.md", type=Path)
-    args = parser.parse_args()
+    args = parse_args(__doc__, "reports/robustness.md")
     dataset = load_emodb(args.data)
     clips = [audio.read(u.path, None, RATE) for u in dataset.utterances]
     speakers = np.asarray([u.speaker for u in dataset.utterances])

@@ -12,7 +12,6 @@ OTHER nine speakers, then that set's score on the speaker.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,8 @@ import numpy as np
 from lightser import Recognizer
 from lightser_export.datasets import Dataset, load_emodb
 from lightser_export.metrics import unweighted_accuracy
+
+from fold_runs import parse_args
 
 SPEEDS = (0.9, 0.95, 1.0, 1.05, 1.1)
 SETS = {"1.0 (none)": (1.0,), "0.95, 1.0, 1.05": (0.95, 1.0, 1.05),
@@ -64,11 +65,7 @@ def screen(run: Path, dataset: Dataset) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="LOSO run folders holding speaker-XX/model-int8.tflite")
-    parser.add_argument("--data", default="../shared/data/emodb", type=Path)
-    parser.add_argument("--out", default="reports/screen-test-speeds.md", type=Path)
-    args = parser.parse_args()
+    args = parse_args(__doc__, "reports/screen-test-speeds.md")
     lines = ["# Test-time speed sets on LOSO fold models (int8 via lightser.Recognizer)", "",
              "Command: `python scripts/screen_test_speeds.py " + " ".join(str(r) for r in args.runs)
              + f" --out {args.out}`", ""]

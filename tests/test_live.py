@@ -55,7 +55,7 @@ def test_windows_come_as_soon_as_they_are_complete(recognizer):
     assert [(s.start, s.end) for s in first] == [(0.0, 3.0)] and first[0].is_speech
     assert [s.start for s in listener.push(x[3 * RATE : 6 * RATE])] == [1.5, 3.0]
     assert listener.seconds == 6.0
-    assert listener._buffer.shape[0] <= recognizer.recipe.window_samples  # about a window is held, never more
+    assert listener._cutter.buffer.shape[0] <= recognizer.recipe.window_samples  # about a window is held, never more
 
 
 def test_short_streams_and_a_fresh_start_after_flush(recognizer):

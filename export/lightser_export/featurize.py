@@ -35,7 +35,7 @@ def code_digest() -> str:
 
 def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float, corrupt: float, seed: int) -> str:
     unstandardised = dataclasses.replace(recipe, mean=None, std=None).to_dict()
-    files = [(str(u.path.resolve()), u.path.stat().st_size, u.path.stat().st_mtime_ns) for u in dataset.utterances]
+    files = [(str(u.path.resolve()), st.st_size, st.st_mtime_ns) for u in dataset.utterances for st in [u.path.stat()]]
     key = {"recipe": unstandardised, "files": files, "code": code_digest(), **({"speed": speed} if speed != 1.0 else {}),
            **({"corrupt": corrupt, "seed": seed} if corrupt else {})}
     blob = json.dumps(key, sort_keys=True).encode()

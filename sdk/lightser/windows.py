@@ -13,35 +13,53 @@ PITCH_RATE = 8000
 STEADY_FRAMES = 6  # this many voiced frames (0.4 s) with one pitch, to the sample, is a hum or a tone
 
 
+class Cutter:
+    """Windows of `length` samples every `hop` over audio fed block by block: the state that
+    `sliding` (a file's blocks) and live listening (pushed chunks) share. Holds at most
+    `length` + one block."""
+
+    def __init__(self, length: int, hop: int) -> None:
+        self.length, self.hop = length, hop
+        self.buffer = np.zeros(0, np.float32)
+        self.offset = 0  # sample index of buffer[0]
+        self.total = 0  # samples fed
+        self.next_start = 0  # where the next regular window starts
+        self.covered = 0  # where the last regular window ends
+
+    def feed(self, block: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """(start sample, samples) of each regular window `block` completes."""
+        self.buffer = np.concatenate([self.buffer, block])
+        self.total += block.shape[0]
+        done = []
+        while self.next_start + self.length <= self.total:
+            begin = self.next_start - self.offset
+            done.append((self.next_start, self.buffer[begin : begin + self.length]))
+            self.covered, self.next_start = self.next_start + self.length, self.next_start + self.hop
+        keep_from = min(self.next_start, self.total - self.length)  # a window's worth stays, for `last`
+        if keep_from > self.offset:
+            self.buffer, self.offset = self.buffer[keep_from - self.offset :], keep_from
+        return done
+
+    def last(self) -> list[tuple[int, np.ndarray]]:
+        """At the end: audio up to `length` samples as one window, as it is (the features pad
+        it), or the window ending at the last sample if the regular ones stop short of it."""
+        if self.covered == 0:
+            return [(0, self.buffer)]
+        return [(self.total - self.length, self.buffer[-self.length :])] if self.covered < self.total else []
+
+
 def sliding(
     blocks: Iterable[np.ndarray], length: int, hop: int, minimum: int, name: str, rate: int
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """(start sample, samples) of each window over the concatenated `blocks`.
-
-    Audio up to `length` samples is one window, as it is (the features pad it).
-    Longer audio gets windows every `hop` samples, plus one ending at the last
-    sample if the regular ones stop short of it. Fewer than `minimum` samples in
-    all raises `AudioTooShortError` (in seconds at `rate`). Holds at most `length` + one block in memory.
-    """
-    buffer = np.zeros(0, np.float32)
-    offset = total = next_start = covered = 0
+    """(start sample, samples) of each window over the concatenated `blocks` (see `Cutter`).
+    Fewer than `minimum` samples in all raises `AudioTooShortError` (in seconds at `rate`)."""
+    cutter = Cutter(length, hop)
     for block in blocks:
-        buffer = np.concatenate([buffer, block])
-        total += block.shape[0]
-        while next_start + length <= total:
-            begin = next_start - offset
-            yield next_start, buffer[begin : begin + length]
-            covered, next_start = next_start + length, next_start + hop
-        keep_from = min(next_start, total - length)
-        if keep_from > offset:
-            buffer, offset = buffer[keep_from - offset :], keep_from
-    if total < minimum:
-        heard = "no audio" if total == 0 else f"{total / rate:.3f} s of audio"
+        yield from cutter.feed(block)
+    if cutter.total < minimum:
+        heard = "no audio" if cutter.total == 0 else f"{cutter.total / rate:.3f} s of audio"
         raise AudioTooShortError(f"{name}: {heard}; the minimum is {minimum / rate:g} s")
-    if covered == 0:
-        yield 0, buffer
-    elif covered < total:
-        yield total - length, buffer[-length:]
+    yield from cutter.last()
 
 
 def frame_rows(x: np.ndarray, frame: int) -> np.ndarray:
@@ -105,16 +123,15 @@ class SpeechGate:
         """None if `x` is speech, else why not: "quiet" or "unvoiced"."""
         rows = frame_rows(x, self.frame)
         levels = level_db(rows)
-        ranked = np.sort(levels)
-        typical = np.interp(0.9 * (ranked.size - 1), np.arange(ranked.size), ranked)  # the 90th percentile
+        loudest = np.argsort(levels)[::-1]
+        typical = np.interp(0.1 * (levels.size - 1), np.arange(levels.size), levels[loudest])  # 90th percentile
         if self.threshold_db is not None and typical < self.threshold_db:
             return "quiet"
-        return None if not self.voicing or self._voiced(rows, levels, typical) else "unvoiced"
+        return None if not self.voicing or self._voiced(rows, levels, loudest, typical) else "unvoiced"
 
-    def _voiced(self, rows: np.ndarray, levels: np.ndarray, typical: float) -> bool:
+    def _voiced(self, rows: np.ndarray, levels: np.ndarray, loudest: np.ndarray, typical: float) -> bool:
         """Enough frames repeat with a pitch, and the pitch moves as a voice does (a hum's stays put)."""
         floor = max(typical - self.range_db, -np.inf if self.threshold_db is None else self.threshold_db)
-        loudest = np.argsort(levels)[::-1]
         candidates = loudest[levels[loudest] >= floor]
         need = self.min_voiced if candidates.size >= self.short else 1
         step = max(1, self.rate // PITCH_RATE)  # pitch needs no more than 8 kHz: half or less the work
