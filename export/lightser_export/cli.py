@@ -110,15 +110,26 @@ def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> Non
     """The dataset, feature-cache and `TrainConfig` options (and `--resume`) that `setup` reads."""
     from .config import TrainConfig
 
-    p.add_argument("--dataset", default="emodb", choices=("emodb", "iemocap", "manifest"),
+    from .corpora import CHECKSUMS, CORPORA, KINDS
+    from .datasets import EMODB_ROOT
+
+    p.add_argument("--dataset", default="emodb", choices=KINDS,
                    help="manifest: a UTF-8 CSV with a header naming path,label,speaker (any order) and a row per "
-                        "clip; relative paths are relative to the CSV's folder")
-    p.add_argument("--data", default="../shared/data/emodb",
-                   help="dataset folder, or the manifest CSV (relative to the current folder)")
+                        "clip; relative paths are relative to the CSV's folder. tess, savee, emovo, nemo, ased, "
+                        "urdu, esd0020: one corpus of shared/data/corpora; pool: EMO-DB and those corpora together")
+    p.add_argument("--data", default=str(EMODB_ROOT),
+                   help="dataset folder, or the manifest CSV, or for pool the folder holding one folder per corpus "
+                        "(as shared/data/corpora/extract.sh makes it); relative to the current folder")
+    p.add_argument("--emodb", default=str(EMODB_ROOT), help="pool only: the EMO-DB folder")
+    p.add_argument("--corpora", type=_names, default=CORPORA, metavar="A,B,...",
+                   help=f"pool only: the corpora to pool (default all: {','.join(CORPORA)})")
+    p.add_argument("--checksums", default=str(CHECKSUMS),
+                   help="folder of the <corpus>.sha256 lists: a corpus missing files is an error ('' skips the check)")
+    p.add_argument("--verify", action="store_true", help="also check every file of a corpus against its sha256")
     p.add_argument("--scope", default="improvised", choices=("improvised", "all"), help="IEMOCAP only")
     p.add_argument("--labels", type=_names, default=None, metavar="A,B,...",
-                   help="manifest only: the class order of the model's outputs (default: the labels sorted "
-                        "alphabetically)")
+                   help="manifest or pool only: the class order of the model's outputs (default: the labels "
+                        "sorted alphabetically; for pool anger,disgust,fear,happiness,neutral,sadness)")
     p.add_argument("--window", type=_window, default=3.0, help="window in seconds (paper: 3, or 7 for IEMOCAP)")
     p.add_argument("--cache", default=".cache/features", help="feature cache folder ('' disables)")
     if resume:
@@ -144,15 +155,17 @@ def setup(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """Config, feature recipe and dataset: everything checked before any audio is read."""
     from lightser.features import FeatureRecipe
 
-    from .datasets import load
     from .config import TrainConfig
+    from .corpora import load
 
     try:
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     except ValueError as err:  # as argparse reports a bad option: one line, status 2
         report_error(err, "lightser-train")
         raise SystemExit(2) from None
-    return config, FeatureRecipe(window_seconds=args.window), load(args.dataset, args.data, args.scope, args.labels)
+    dataset = load(args.dataset, args.data, args.scope, args.labels, args.emodb, args.corpora,
+                   Path(args.checksums) if args.checksums else None, args.verify)
+    return config, FeatureRecipe(window_seconds=args.window), dataset
 
 
 def raw_features(args: argparse.Namespace, config: Any, recipe: Any, dataset: Any) -> list[Any]:
@@ -162,31 +175,60 @@ def raw_features(args: argparse.Namespace, config: Any, recipe: Any, dataset: An
 
     cache = Path(args.cache) if args.cache else None
     return [dataset_features(dataset, recipe, cache),
-            *(dataset_features(dataset, recipe, cache, speed, config.corrupt, config.seed) for speed in config.speeds)]
+            *(dataset_features(dataset, recipe, cache, speed, config.corrupt, config.seed, config.gain)
+              for speed in config.speeds)]
+
+
+PROTOCOLS = ("loso", "corpus", "speakers", "paper")
+
+
+def _splits(protocol: str, config: Any, dataset: Any) -> tuple[list[Any], str]:
+    """The folds of `protocol` and a sentence saying what they are and how held-out data is used."""
+    from . import folds
+    from .datasets import DatasetError
+
+    speakers = [u.speaker for u in dataset.utterances]
+    corpora = [u.corpus for u in dataset.utterances]
+    drawn = ("the epoch is chosen and the softmax temperature fitted on validation speakers drawn from the training "
+             "corpora (about 15 % of the speakers of each corpus that has 4 or more), never on the test clips"
+             if config.early_stopping else
+             f"trains on all other clips for a fixed {config.epochs} epochs and keeps the last weights, so nothing is "
+             "chosen on held-out data")
+    try:
+        if protocol == "loso":
+            splits = folds.loso_folds(speakers)
+            text = "speaker-independent leave-one-speaker-out: each fold tests one speaker; "
+            if config.early_stopping:
+                drawn = ("the epoch is chosen on the validation speaker (the next speaker in sorted order), never "
+                         "on the test speaker")
+        elif protocol == "corpus":
+            splits = folds.corpus_folds(speakers, corpora, seed=config.seed)
+            text = ("corpus-independent leave-one-corpus-out: each fold tests one whole corpus (its speakers, "
+                    "language and recording setup never met in training), scored on the classes it shares with "
+                    "the model; ")
+        elif protocol == "speakers":
+            splits = folds.speaker_folds(speakers, corpora, seed=config.seed)
+            text = ("speaker-independent 5-fold over the pool: no speaker in two of training, validation and test; "
+                    "every corpus with 5 or more speakers in every test fold; ")
+        else:
+            splits = folds.paper_folds(dataset.label_indices(), seed=config.seed)
+            text = ("the paper's protocol, OPTIMISTIC: random utterance-level 10-fold (test speakers are also in "
+                    "training); ")
+            if config.early_stopping:
+                drawn = "the epoch chosen on the test fold itself"
+    except ValueError as err:
+        raise DatasetError(f"{dataset.name}: {err}") from None
+    return splits, text + drawn
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from . import folds, protocols, report
+    from . import protocols, report
 
     from .datasets import DatasetError
 
     config, recipe, dataset = setup(args)
     speakers = [u.speaker for u in dataset.utterances]
-    if args.protocol == "loso":
-        try:
-            splits = folds.loso_folds(speakers)
-        except ValueError as err:
-            raise DatasetError(f"{dataset.name}: {err}") from None
-        text = "speaker-independent leave-one-speaker-out: each fold tests one speaker; "
-    else:
-        splits = folds.paper_folds(dataset.label_indices(), seed=config.seed)
-        text = "the paper's protocol, OPTIMISTIC: random utterance-level 10-fold (test speakers are also in training); "
-    if config.early_stopping:
-        text += ("the epoch is chosen on the validation speaker (the next speaker in sorted order), never on the "
-                 "test speaker" if args.protocol == "loso" else "the epoch chosen on the test fold itself")
-    else:
-        text += (f"trains on all other clips for a fixed {config.epochs} epochs and keeps the last weights, as the "
-                 "shipped model is trained, so nothing is chosen on held-out data")
+    splits, text = _splits(args.protocol, config, dataset)
     n_folds = len(splits)
     if args.only:
         wanted = set(args.only.split(","))
@@ -205,7 +247,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     results = []
     for fold in splits:
         results.append(protocols.run_fold(dataset, raws, fold, config, recipe, Path(args.runs) / out.name / fold.name,
-                                           resume=args.resume))
+                                           resume=args.resume, speed_averaging=args.speed_averaging))
         partial = out.parent / f"{out.name}.partial.json"
         partial.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(json.dumps(results))
@@ -230,27 +272,42 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _cmd_fit(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from lightser import Model
     from lightser.features import frame_stats
 
     from . import convert, protocols
-    from .featurize import training_set
+    from .corpora import provenance
+    from .featurize import train_inputs, training_set
+    from .folds import validation_speakers
+    from .sampling import corpus_class_weights
     from .train import fit, predict_probs
 
     config, recipe, dataset = setup(args)
     raws = raw_features(args, config, recipe, dataset)
-    rows = np.arange(len(raws[0]))
     speakers = np.asarray([u.speaker for u in dataset.utterances])
-    global_stats = frame_stats(raws[0])
-    x, labels = training_set(raws, speakers, np.asarray(dataset.label_indices()), rows, config.normalisation,
-                            global_stats)
+    corpora = np.asarray([u.corpus for u in dataset.utterances])
+    labels = np.asarray(dataset.label_indices())
+    everyone = np.arange(len(raws[0]))
+    held_out = (validation_speakers(speakers, corpora, everyone, args.validation_share, np.random.default_rng(config.seed))
+                if config.early_stopping else np.array([], dtype=speakers.dtype))
+    rows, val_rows = everyone[~np.isin(speakers, held_out)], everyone[np.isin(speakers, held_out)]
+    global_stats = frame_stats(raws[0][rows])
+    x, y = training_set(raws, speakers, labels, rows, config.normalisation, global_stats)
+    weights = None
+    if config.balance == "corpus-class":
+        weights = np.tile(corpus_class_weights(corpora[rows], labels[rows]), len(raws)) / len(raws)
+    validation = None
+    if len(val_rows):
+        validation = (train_inputs(raws[0], speakers, val_rows, config.normalisation, global_stats), labels[val_rows])
     epochs = args.epochs_final or config.epochs
     started = time.perf_counter()
-    fitted = fit(x, labels, len(dataset.labels), config, epochs=epochs, run_dir=Path(args.runs) / f"fit-{args.name}",
-                 resume=args.resume)
+    fitted = fit(x, y, len(dataset.labels), config, validation=validation, epochs=epochs,
+                 run_dir=Path(args.runs) / f"fit-{args.name}", resume=args.resume, weights=weights)
     fold_recipe = recipe if config.normalisation == "none" else recipe.with_stats(*global_stats, config.normalisation)
     training = {
         "dataset": dataset.name, "speakers": dataset.speakers(), "clips": len(dataset.utterances),
-        "config": config.to_dict(), "epochs": epochs, "command": _command(),
+        "corpora": provenance(dataset), "validation_speakers": held_out.tolist(),
+        "config": config.to_dict(), "epochs": epochs, "best_epoch": fitted.best_epoch, "command": _command(),
         "versions": _versions(), "machine": _machine(), "train_minutes": round(fitted.seconds / 60, 2),
         "date": time.strftime("%Y-%m-%d"), "resumed": fitted.resumed,
         "trained_with": fitted.backend,
@@ -262,8 +319,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         content = convert.to_tflite(fitted.model, variant, calibration if variant == "int8" else None)
         path = out / f"{args.name}-{variant}.tflite"
         convert.write_model(content, path, dataset.labels, fold_recipe, variant, training)
-        from lightser import Model
-
+        if len(val_rows):
+            temperature = protocols.calibrate(path, dataset, val_rows, labels)
+            print(f"{path}: temperature {temperature['temperature']:.3f} fitted on {len(val_rows)} validation clips; "
+                  f"their expected calibration error {temperature['ece_before']:.3f} -> {temperature['ece_after']:.3f}")
         model = Model(path)
         pred = np.array([model.run(f) for f in x[: len(rows)]]).argmax(1)
         print(f"{path}: {len(content)} bytes, ops {sorted(convert.op_names(content))}, "
@@ -311,7 +370,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = Parser(prog="lightser-train", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("eval", help="cross-validate a recipe and write a report (JSON, Markdown, PNG)")
-    ev.add_argument("--protocol", choices=("loso", "paper"), default="loso")
+    ev.add_argument("--protocol", choices=PROTOCOLS, default="loso",
+                    help="loso: leave one speaker out; corpus: leave one corpus out (pool); speakers: "
+                         "speaker-disjoint 5-fold (pool); paper: random utterance-level 10-fold (optimistic)")
+    ev.add_argument("--speed-averaging", type=_boolean, default=True, metavar="BOOL",
+                    help="also score test-time speed averaging at the training speeds (about 3x the scoring time)")
     ev.add_argument("--out", default="reports/emodb-loso", help="report path without extension")
     ev.add_argument("--only", help="run a subset of folds: comma-separated test speakers or fold names (fold-01, ...)")
     ev.add_argument("--runs", default="runs", help="folder for per-fold weights, history and models")
@@ -323,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ft.add_argument("--variants", type=_variants, default=["int8", "float32"], metavar="V,V",
                     help="comma-separated: int8, float16, float32, dynamic-range (default int8,float32)")
     ft.add_argument("--epochs-final", type=_count, default=0, help="epochs (default: --epochs)")
+    ft.add_argument("--validation-share", type=float, default=0.15,
+                    help="with --early-stopping true: the share of each corpus's speakers (corpora of 4 or more) held "
+                         "out to choose the epoch and fit the softmax temperature (default 0.15)")
     ft.add_argument("--runs", default="runs")
     add_training_options(ft)
     ft.set_defaults(run=_cmd_fit)

@@ -31,6 +31,16 @@ class TrainConfig:
     corrupt: float = dataclasses.field(default=0.0, metadata={
         "help": "fraction of the sped-up copies' clips also put under random noise, band-limiting or "
                 "reverberation (export/lightser_export/corrupt.py)"})
+    # Fraction of the sped-up copies' clips also played at a random level, peak -50 to -1 dBFS,
+    # and stored as 16-bit PCM, as a quiet or loud microphone would record them.
+    gain: float = 0.0
+    # Total optimizer steps, each a batch drawn as `balance` says; 0: `epochs` passes over the
+    # data. With steps, `epochs` counts the equal blocks the steps are cut into (a validation,
+    # a checkpoint and a progress tick after each).
+    steps: int = 0
+    # "none": every clip equally often; "corpus-class": each class equally often, and within a
+    # class each corpus that has it equally often (so 4 481 nEMO clips do not drown 480 of SAVEE).
+    balance: str = "none"
     augment: bool = True  # SpecAugment-style masks on the feature matrix
     time_masks: int = 2
     time_mask_frames: int = 20
@@ -44,12 +54,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         choices = {"schedule": ("cosine", "constant"), "loss": ("crossentropy", "focal"),
-                   "normalisation": ("global", "speaker", "none")}
+                   "normalisation": ("global", "speaker", "none"), "balance": ("none", "corpus-class")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(allowed)}")
         at_least = {"epochs": 1, "batch_size": 1, "time_masks": 0, "time_mask_frames": 0, "coeff_masks": 0,
-                    "coeff_mask_width": 0, "l2": 0.0, "focal_gamma": 0.0, "seed": 0}
+                    "coeff_mask_width": 0, "l2": 0.0, "focal_gamma": 0.0, "seed": 0, "steps": 0}
         for name, least in at_least.items():
             if not getattr(self, name) >= least:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected {least} or more")
@@ -60,10 +70,15 @@ class TrainConfig:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected a number in [0, 1)")
         if not all(MIN_SPEED <= speed <= MAX_SPEED for speed in self.speeds):
             raise ValueError(f"speeds={self.speeds!r}: expected speeds from {MIN_SPEED} to {MAX_SPEED}")
-        if not 0.0 <= self.corrupt <= 1.0:
-            raise ValueError(f"corrupt={self.corrupt!r}: expected a fraction between 0 and 1")
-        if self.corrupt and not self.speeds:
-            raise ValueError("corrupt needs speeds: only the sped-up copies are corrupted")
+        for name in ("corrupt", "gain"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}={getattr(self, name)!r}: expected a fraction between 0 and 1")
+            if getattr(self, name) and not self.speeds:
+                raise ValueError(f"{name} needs speeds: only the sped-up copies are changed")
+        if self.balance != "none" and not self.steps:
+            raise ValueError("balance needs steps: balanced batches are drawn, not passed over in order")
+        if self.steps and self.steps < self.epochs:
+            raise ValueError(f"steps={self.steps}: expected at least one step per block (epochs={self.epochs})")
 
     @property
     def test_speeds(self) -> tuple[float, ...]:

@@ -15,6 +15,7 @@ FLAT_BELOW_HZ = 100.0  # coloured noise stays flat below this (the features star
 TRAIN_SNR_DB = (5.0, 30.0)  # training noise: SNR drawn uniformly in this range
 TRAIN_BAND_RATES = (8000, 11025)  # training band limits: played through a codec at one of these rates
 TRAIN_RT60_S = (0.2, 0.8)  # training reverberation: decay time drawn uniformly in this range
+TRAIN_PEAK_DBFS = (-50.0, -1.0)  # training levels: peak drawn uniformly in this range
 
 
 def coloured_noise(
@@ -63,6 +64,14 @@ def reverberate(x: np.ndarray, impulse: np.ndarray) -> np.ndarray:
     n = len(x) + len(impulse) - 1
     y = np.fft.irfft(np.fft.rfft(x, n) * np.fft.rfft(impulse, n), n)[: len(x)]
     return y.astype(np.float32)
+
+
+def recorded_at(x: np.ndarray, peak_dbfs: float) -> np.ndarray:
+    """`x` scaled to a peak of `peak_dbfs` (dB re full scale 1.0) and rounded to 16-bit PCM steps,
+    as a microphone at that gain would record it (quiet recordings keep fewer significant bits)."""
+    peak = float(np.max(np.abs(x))) or 1.0
+    scaled = x * (10 ** (peak_dbfs / 20) / peak)
+    return (np.round(scaled * 32767) / 32767).astype(np.float32)
 
 
 def random_condition(x: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:

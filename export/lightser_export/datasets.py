@@ -1,4 +1,5 @@
-"""Labelled utterances from EMO-DB, IEMOCAP or a CSV manifest, with a fixed class order."""
+"""Labelled utterances from EMO-DB, IEMOCAP or a CSV manifest, with a fixed class order
+(the other corpora are in `corpora.py`, which also dispatches on a dataset kind)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ IEMOCAP_LABELS = ("anger", "happiness", "sadness", "neutral")
 _IEMOCAP_CODES = {"ang": "anger", "hap": "happiness", "exc": "happiness", "sad": "sadness", "neu": "neutral"}
 _IEMOCAP_LINE = re.compile(r"^\[[\d.]+ - [\d.]+\]\t(Ses\d\d[FM]_\S+)\t(\w+)\t")
 MANIFEST_COLUMNS = ("path", "label", "speaker")
+EMODB_ROOT = Path("../shared/data/emodb")  # where the repository's tools look for EMO-DB by default
 
 
 class DatasetError(ValueError):
@@ -29,6 +31,7 @@ class Utterance:
     path: Path
     label: str
     speaker: str
+    corpus: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,8 +51,12 @@ class Dataset:
         """Distinct speakers, sorted."""
         return sorted({u.speaker for u in self.utterances})
 
+    def corpora(self) -> list[str]:
+        """Distinct corpora, sorted."""
+        return sorted({u.corpus for u in self.utterances})
 
-def _checked(name: str, labels: tuple[str, ...], utterances: list[Utterance]) -> Dataset:
+
+def checked(name: str, labels: tuple[str, ...], utterances: list[Utterance]) -> Dataset:
     if not utterances:
         raise DatasetError(f"{name}: no utterances found")
     if len(set(labels)) != len(labels) or len(labels) < 2:
@@ -70,8 +77,8 @@ def load_emodb(root: str | Path) -> Dataset:
         match = _EMODB_NAME.match(path.name)
         if match is None:
             raise DatasetError(f"{path}: name does not follow the EMO-DB pattern")
-        utterances.append(Utterance(path, _EMODB_CODES[match.group(3)], match.group(1)))
-    return _checked("emodb", EMODB_LABELS, utterances)
+        utterances.append(Utterance(path, _EMODB_CODES[match.group(3)], match.group(1), "emodb"))
+    return checked("emodb", EMODB_LABELS, utterances)
 
 
 def load_iemocap(root: str | Path, scope: str = "improvised") -> Dataset:
@@ -101,7 +108,7 @@ def load_iemocap(root: str | Path, scope: str = "improvised") -> Dataset:
                     raise DatasetError(f"{label_file}: {turn} has no audio at {wav}")
                 speaker = turn[:5] + turn.rsplit("_", 1)[1][0]
                 utterances.append(Utterance(wav, _IEMOCAP_CODES[match.group(2)], speaker))
-    return _checked(f"iemocap-{scope}", IEMOCAP_LABELS, utterances)
+    return checked(f"iemocap-{scope}", IEMOCAP_LABELS, utterances)
 
 
 def load_manifest(csv_path: str | Path, labels: tuple[str, ...] | None = None) -> Dataset:
@@ -155,17 +162,4 @@ def load_manifest(csv_path: str | Path, labels: tuple[str, ...] | None = None) -
     clash = next((sorted(v) for v in spellings.values() if len(v) > 1), None)
     if clash:
         raise DatasetError(f"{csv_path}: labels {clash} differ only in case; spell each class one way")
-    return _checked(csv_path.stem, labels or tuple(sorted({u.label for u in utterances})), utterances)
-
-
-def load(kind: str, location: str | Path, scope: str = "improvised", labels: tuple[str, ...] | None = None) -> Dataset:
-    """Dispatch on `kind`: "emodb", "iemocap" or "manifest" (`labels`: its class order)."""
-    if labels and kind != "manifest":
-        raise DatasetError(f"labels: the class order is fixed for {kind}; it can be set for a manifest only")
-    if kind == "emodb":
-        return load_emodb(location)
-    if kind == "iemocap":
-        return load_iemocap(location, scope)
-    if kind == "manifest":
-        return load_manifest(location, labels)
-    raise DatasetError(f"dataset kind {kind!r}: expected emodb, iemocap or manifest")
+    return checked(csv_path.stem, labels or tuple(sorted({u.label for u in utterances})), utterances)

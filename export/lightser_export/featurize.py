@@ -17,7 +17,7 @@ from lightser.features import FeatureRecipe, frame_stats, unstandardised
 from lightser.recognizer import MIN_SECONDS
 
 from . import corrupt as corruption
-from .corrupt import random_condition
+from .corrupt import TRAIN_PEAK_DBFS, random_condition, recorded_at
 from .datasets import Dataset, DatasetError
 
 DEFAULT_CACHE = Path(".cache") / "features"
@@ -33,43 +33,47 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float, corrupt: float, seed: int) -> str:
+def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float, corrupt: float, seed: int, gain: float) -> str:
     unstandardised = dataclasses.replace(recipe, mean=None, std=None).to_dict()
     files = [(str(u.path.resolve()), st.st_size, st.st_mtime_ns) for u in dataset.utterances for st in [u.path.stat()]]
     key = {"recipe": unstandardised, "files": files, "code": code_digest(), **({"speed": speed} if speed != 1.0 else {}),
-           **({"corrupt": corrupt, "seed": seed} if corrupt else {})}
+           **({"corrupt": corrupt, "seed": seed} if corrupt else {}), **({"gain": gain, "seed": seed} if gain else {})}
     blob = json.dumps(key, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _waveform(path: Path, recipe: FeatureRecipe, speed: float, corrupt: float,
+def _waveform(path: Path, recipe: FeatureRecipe, speed: float, corrupt: float, gain: float,
               rng: np.random.Generator) -> np.ndarray:
-    """The clip at `path` played at `speed`, and with probability `corrupt` under a random
-    recording condition (`corrupt.random_condition`)."""
+    """The clip at `path` played at `speed`, with probability `corrupt` under a random
+    recording condition (`corrupt.random_condition`), and with probability `gain` recorded
+    at a random level (`corrupt.recorded_at`)."""
     x = audio.read(path, None, recipe.sample_rate)
     if x.shape[0] < MIN_SECONDS * recipe.sample_rate:
         raise DatasetError(f"{path}: {x.shape[0] / recipe.sample_rate:.3f} s of audio; the runtime refuses clips "
                            f"under {MIN_SECONDS:g} s, so it cannot train on them either")
     x = audio.change_speed(x, speed, recipe.sample_rate)
-    return random_condition(x, recipe.sample_rate, rng) if rng.random() < corrupt else x
+    x = random_condition(x, recipe.sample_rate, rng) if rng.random() < corrupt else x
+    return recorded_at(x, rng.uniform(*TRAIN_PEAK_DBFS)) if gain and rng.random() < gain else x
 
 
 def dataset_features(
     dataset: Dataset, recipe: FeatureRecipe, cache_dir: Path | None = DEFAULT_CACHE, speed: float = 1.0,
-    corrupt: float = 0.0, seed: int = 0,
+    corrupt: float = 0.0, seed: int = 0, gain: float = 0.0,
 ) -> np.ndarray:
     """(clips, frames, coefficients) float32 raw features of every clip played at `speed`, a
-    fraction `corrupt` of them under a random recording condition (drawn per clip from `seed`);
+    fraction `corrupt` of them under a random recording condition and a fraction `gain` at a random
+    level (drawn per clip from `seed`);
     reused from `cache_dir` when present."""
-    key = _cache_key(dataset, recipe, speed, corrupt, seed)
+    key = _cache_key(dataset, recipe, speed, corrupt, seed, gain)
     cache = None if cache_dir is None else Path(cache_dir) / f"{dataset.name}-{key}.npy"
     if cache is not None and cache.is_file():
         return np.load(cache)
-    desc = f"features {dataset.name} x{speed:g}" + (f" corrupt {corrupt:g}" if corrupt else "")
+    desc = (f"features {dataset.name} x{speed:g}" + (f" corrupt {corrupt:g}" if corrupt else "")
+            + (f" gain {gain:g}" if gain else ""))
     with tqdm(dataset.utterances, desc=desc, unit="clip") as clips:  # closed (its line ended) before an error
         feats = np.stack(
             [
-                unstandardised(_waveform(u.path, recipe, speed, corrupt,
+                unstandardised(_waveform(u.path, recipe, speed, corrupt, gain,
                                          np.random.default_rng([seed, i, round(speed * 1000)])), recipe)
                 for i, u in enumerate(clips)
             ]

@@ -60,3 +60,54 @@ def paper_folds(labels: Sequence[int], k: int = 10, seed: int = 0) -> list[Fold]
         test = np.flatnonzero(assignment == f)
         folds.append(Fold(f"fold-{f + 1:02d}", np.flatnonzero(assignment != f), test, test))
     return folds
+
+
+def validation_speakers(speakers: np.ndarray, corpora: np.ndarray, rows: np.ndarray, share: float,
+                         rng: np.random.Generator) -> np.ndarray:
+    """About `share` of the speakers of each corpus among `rows` (at least one; none from a corpus
+    of fewer than 4 speakers, which could not spare one), sorted."""
+    chosen: list[str] = []
+    for corpus in np.unique(corpora[rows]):
+        voices = np.unique(speakers[rows][corpora[rows] == corpus])
+        if len(voices) >= 4:
+            chosen += rng.choice(voices, size=max(1, round(share * len(voices))), replace=False).tolist()
+    return np.array(sorted(chosen), dtype=speakers.dtype)
+
+
+def _held_out_fold(name: str, tested: str, test: np.ndarray, speakers: np.ndarray, corpora: np.ndarray,
+                   share: float, rng: np.random.Generator) -> Fold:
+    """The fold that tests `test` rows (`tested` names them), validates on speakers drawn from the
+    rest, trains on the rest."""
+    rest = np.setdiff1d(np.arange(len(speakers)), test)
+    val_voices = validation_speakers(speakers, corpora, rest, share, rng)
+    in_val = np.isin(speakers[rest], val_voices)
+    return Fold(name, rest[~in_val], rest[in_val], test, tested, ",".join(val_voices.tolist()))
+
+
+def corpus_folds(speakers: Sequence[str], corpora: Sequence[str], share: float = 0.15, seed: int = 0) -> list[Fold]:
+    """Leave one corpus out: one fold per corpus, tested on all of it; validation speakers are
+    about `share` of each training corpus's speakers."""
+    speakers, corpora = np.asarray(speakers), np.asarray(corpora)
+    names = sorted(set(corpora.tolist()))
+    if len(names) < 2:
+        raise ValueError(f"leave-one-corpus-out needs 2 or more corpora, got {names}")
+    rng = np.random.default_rng(seed)
+    return [_held_out_fold(f"corpus-{c}", c, np.flatnonzero(corpora == c), speakers, corpora, share, rng)
+            for c in names]
+
+
+def speaker_folds(speakers: Sequence[str], corpora: Sequence[str], k: int = 5, share: float = 0.15,
+                  seed: int = 0) -> list[Fold]:
+    """Speaker-disjoint k-fold over a pool: each corpus's speakers, shuffled, dealt to the folds in
+    turn (so each fold tests some speakers of every corpus with k or more); validation speakers
+    are drawn from each fold's training speakers."""
+    speakers, corpora = np.asarray(speakers), np.asarray(corpora)
+    rng = np.random.default_rng(seed)
+    fold_of: dict[str, int] = {}
+    turn = 0
+    for corpus in sorted(set(corpora.tolist())):
+        for voice in rng.permutation(np.unique(speakers[corpora == corpus])):
+            fold_of[voice], turn = turn % k, turn + 1
+    assignment = np.array([fold_of[s] for s in speakers])
+    return [_held_out_fold(f"fold-{f + 1:02d}", f"fold-{f + 1:02d}", np.flatnonzero(assignment == f), speakers,
+                           corpora, share, rng) for f in range(k)]

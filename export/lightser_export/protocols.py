@@ -6,6 +6,7 @@ Keras model and the int8 model run through the `lightser` runtime, as users run 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -13,11 +14,15 @@ import numpy as np
 
 from lightser import NoSpeechError, Recognizer
 from lightser.features import FeatureRecipe, frame_stats
+from lightser.metadata import read_metadata, sidecar_path, write_metadata
+from lightser.model import tempered
 
 from . import convert, metrics
+from .calibration import expected_calibration_error, fit_temperature
 from .datasets import Dataset
 from .featurize import normalised, train_inputs, training_set
 from .folds import Fold
+from .sampling import corpus_class_weights
 from .train import TrainConfig, fit, predict_probs
 
 REPRESENTATIVE_CLIPS = 300
@@ -45,26 +50,57 @@ def _enrolment_stats(raw: np.ndarray, speakers: np.ndarray, fold: Fold) -> list[
     return out
 
 
-def _runtime_predictions(rec: Recognizer, dataset: Dataset, fold: Fold, mode: str, stats: Any) -> list[int]:
-    """Class indices `rec.predict` gives each test clip's file, or `metrics.REFUSED` where its
-    speech gate finds no speech; "enrolled" mode standardises each clip with its own enrolment
-    statistics (`stats[k]`)."""
-    out = []
-    for k, i in enumerate(fold.test):
-        user_rec = rec if mode == "default" else rec.for_speaker(*stats[k])
+def _runtime_scores(rec: Recognizer, dataset: Dataset, rows: np.ndarray, stats: Any = None) -> np.ndarray:
+    """The scores `rec.predict` gives each clip of `rows` (a row of NaN where its speech gate finds
+    no speech); with `stats`, each clip is standardised with its own enrolment statistics (`stats[k]`)."""
+    out = np.full((len(rows), len(rec.labels)), np.nan)
+    for k, i in enumerate(rows):
+        user_rec = rec if stats is None else rec.for_speaker(*stats[k])
         try:
-            out.append(dataset.labels.index(user_rec.predict(dataset.utterances[i].path).label))
+            out[k] = list(user_rec.predict(dataset.utterances[i].path).scores.values())
         except NoSpeechError:
-            out.append(metrics.REFUSED)
+            continue
     return out
+
+
+def _labels_of(scores: np.ndarray) -> list[int]:
+    """Class indices of score rows, `metrics.REFUSED` for refused (NaN) rows."""
+    return [int(np.argmax(row)) if np.isfinite(row).all() else metrics.REFUSED for row in scores]
+
+
+def calibrate(model_path: Path, dataset: Dataset, val_rows: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Fit the temperature of the model at `model_path` on the validation clips as the runtime
+    scores them, store it in the model's metadata, and return it with the validation clips'
+    expected calibration error before and after (in-sample: the same clips fitted it)."""
+    rec = Recognizer(model_path)
+    scores = _runtime_scores(rec, dataset, val_rows)
+    kept = np.isfinite(scores).all(axis=1)
+    scores, y = scores[kept], labels[val_rows][kept]
+    temperature = fit_temperature(scores, y, rec.model.probability_floor)
+    meta = read_metadata(sidecar_path(model_path))
+    write_metadata(dataclasses.replace(meta, temperature=temperature), sidecar_path(model_path))
+    after = tempered(scores, temperature, rec.model.probability_floor)
+    correct = scores.argmax(1) == y
+    return {"temperature": temperature, "n": int(kept.sum()),
+            "ece_before": expected_calibration_error(scores.max(1), correct),
+            "ece_after": expected_calibration_error(after.max(1), correct)}
+
+
+def _calibration(raw: np.ndarray, calibrated: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Per-clip confidence before and after the temperature, and whether the label was right."""
+    kept = np.isfinite(calibrated).all(axis=1)
+    return {"confidence_raw": np.round(raw[kept].max(1), 4).tolist(),
+            "confidence": np.round(calibrated[kept].max(1), 4).tolist(),
+            "correct": (calibrated[kept].argmax(1) == y[kept]).astype(int).tolist()}
 
 
 def run_fold(
     dataset: Dataset, raws: Sequence[np.ndarray], fold: Fold, config: TrainConfig, recipe: FeatureRecipe,
-    fold_dir: Path, log: Callable[[str], None] = print, resume: bool = False,
+    fold_dir: Path, log: Callable[[str], None] = print, resume: bool = False, speed_averaging: bool = True,
 ) -> dict[str, Any]:
-    """Train (or, with `resume`, reuse matching saved weights), export int8, and score one
-    fold every way the protocol asks. `raws`: raw features as recorded, then at each of
+    """Train (or, with `resume`, reuse matching saved weights, or continue an interrupted run),
+    export int8, fit its temperature on the validation speakers (when there are any), and score
+    one fold every way the protocol asks. `raws`: raw features as recorded, then at each of
     config.speeds (training only: statistics, validation and test use the recorded clips)."""
     raw = raws[0]
     labels = np.asarray(dataset.label_indices())
@@ -73,13 +109,17 @@ def run_fold(
     train_rows, val_rows = fold.fit_rows(config.early_stopping)
     global_stats = frame_stats(raw[train_rows])
     x_train, y_train = training_set(raws, speakers, labels, train_rows, config.normalisation, global_stats)
+    weights = None
+    if config.balance == "corpus-class":
+        corpora = np.asarray([u.corpus for u in dataset.utterances])
+        weights = np.tile(corpus_class_weights(corpora[train_rows], labels[train_rows]), len(raws)) / len(raws)
     validation = None
     if len(val_rows):
         validation = (train_inputs(raw, speakers, val_rows, config.normalisation, global_stats), labels[val_rows])
     fitted = fit(x_train, y_train, n_classes, config, validation=validation,
-                 run_dir=fold_dir, desc=fold.name, resume=resume)
+                 run_dir=fold_dir, desc=fold.name, resume=resume, weights=weights)
 
-    test_modes: dict[str, Any] = {"default": global_stats}
+    test_modes: dict[str, Any] = {"default": None}
     if config.normalisation == "speaker":
         test_modes["enrolled"] = _enrolment_stats(raw, speakers, fold)
 
@@ -90,10 +130,14 @@ def run_fold(
         model_path, dataset.labels,
         fold_recipe, "int8", {"fold": fold.name, "config": config.to_dict()},
     )
-    recognizers = {"int8_runtime": Recognizer(model_path)}
-    if config.test_speeds != (1.0,):
-        recognizers["int8_runtime_speeds"] = Recognizer(model_path, speeds=config.test_speeds)
     y_test = labels[fold.test]
+    raw_scores = None
+    if len(val_rows):
+        raw_scores = _runtime_scores(Recognizer(model_path), dataset, fold.test)
+        temperature = calibrate(model_path, dataset, val_rows, labels)["temperature"]
+    recognizers = {"int8_runtime": Recognizer(model_path)}
+    if speed_averaging and config.test_speeds != (1.0,):
+        recognizers["int8_runtime_speeds"] = Recognizer(model_path, speeds=config.test_speeds)
     result: dict[str, Any] = {
         "fold": fold.name, "test_speaker": fold.test_speaker,
         "val_speaker": fold.val_speaker if len(val_rows) else None,
@@ -103,17 +147,21 @@ def run_fold(
         "val_ua": max((h["val_ua"] for h in fitted.history if "val_ua" in h), default=None), "modes": {},
     }
     for mode, stats in test_modes.items():
-        x_test = normalised(raw, fold.test, config.normalisation, stats)
+        x_test = normalised(raw, fold.test, config.normalisation, global_stats if stats is None else stats)
         float_pred = predict_probs(fitted.model, x_test).argmax(1)
         int8_on_features = np.array([recognizers["int8_runtime"].model.run(x) for x in x_test]).argmax(1)
+        scores = {kind: _runtime_scores(rec, dataset, fold.test, stats) for kind, rec in recognizers.items()
+                  if stats is None or rec.speeds == (1.0,)}  # for_speaker refuses speed averaging
         result["modes"][mode] = {
             "y_true": y_test.tolist(),
             "float": float_pred.tolist(),
             "int8_features": int8_on_features.tolist(),
-            **{kind: _runtime_predictions(rec, dataset, fold, mode, stats) for kind, rec in recognizers.items()
-               if mode == "default" or rec.speeds == (1.0,)},  # for_speaker refuses speed averaging
+            **{kind: _labels_of(s) for kind, s in scores.items()},
             "agreement_int8_float": float(np.mean(int8_on_features == float_pred)),
         }
+        if raw_scores is not None and stats is None:
+            result["temperature"] = temperature
+            result["calibration"] = _calibration(raw_scores, scores["int8_runtime"], y_test)
         summary = {k: metrics.unweighted_accuracy(y_test, np.asarray(v), n_classes)
                    for k, v in result["modes"][mode].items() if k not in ("y_true", "agreement_int8_float")}
         log(f"{fold.name} [{mode}] UA " + " ".join(f"{k}={v:.3f}" for k, v in summary.items())

@@ -19,6 +19,7 @@ from .features import FeatureRecipe
 
 FORMAT = "lightser-model/1"
 QUANTIZATIONS = ("int8", "float16", "float32", "dynamic-range")
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +33,9 @@ class ModelMetadata:
     sha256: str
     training: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     metrics: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # Softmax temperature fitted on validation speakers so that confidences match accuracy
+    # (`model.tempered`); 1.0 leaves the network's probabilities as they are.
+    temperature: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -42,6 +46,7 @@ class ModelMetadata:
             "quantization": self.quantization,
             "sha256": self.sha256,
             "features": self.recipe.to_dict(),
+            "temperature": self.temperature,
             "training": dict(self.training),
             "metrics": dict(self.metrics),
         }
@@ -56,6 +61,11 @@ class ModelMetadata:
         )
         if not labels_ok:
             raise ModelError(f"{source}: labels must be a list of names, got {data.get('labels')!r}")
+        temperature = data.get("temperature", 1.0)
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
+                MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE):
+            raise ModelError(f"{source}: temperature must be a number from {MIN_TEMPERATURE} to {MAX_TEMPERATURE}, "
+                             f"got {temperature!r}")
         if not isinstance(data.get("sha256"), str) or not re.fullmatch(r"[0-9a-fA-F]{64}", data["sha256"]):
             raise ModelError(f"{source}: sha256 must be 64 hex digits, got {data.get('sha256')!r}")
         try:
@@ -68,6 +78,7 @@ class ModelMetadata:
                 sha256=str(data["sha256"]).lower(),
                 training=dict(data.get("training", {})),
                 metrics=dict(data.get("metrics", {})),
+                temperature=float(temperature),
             )
         except (KeyError, TypeError, ValueError, ArithmeticError, LightSERError) as exc:
             raise ModelError(f"{source}: invalid metadata ({exc!r})") from exc

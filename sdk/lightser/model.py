@@ -19,6 +19,7 @@ from .metadata import ModelMetadata, read_metadata, sha256_hex, sidecar_path
 DEFAULT_MODEL = "emodb-robust-int8.tflite"
 _TFLITE_IDENTIFIER = b"TFL3"
 MAX_THREADS = 256  # interpreter threads; TFLite crashes somewhere above 16 384
+_LEAST_PROBABILITY = 1e-6  # the floor of a float model's probabilities under a temperature
 
 
 def default_model_path() -> Path:
@@ -58,6 +59,17 @@ def model_path(model: str | os.PathLike[str] | None) -> Path:
     if name in names:
         return _bundled_path(name)
     raise ModelError(f"{model}: no such model file, nor a bundled model ({', '.join(names)})")
+
+
+def tempered(probs: np.ndarray, temperature: float, floor: float = _LEAST_PROBABILITY) -> np.ndarray:
+    """Probabilities softened (temperature > 1) or sharpened (< 1) as softmax(logits / temperature)
+    would be: p ** (1 / temperature), renormalised. Probabilities below `floor` (an int8 output
+    rounds anything under half its step to 0) count as `floor`."""
+    if temperature == 1.0:
+        return probs
+    logits = np.log(np.maximum(probs, floor)) / temperature
+    out = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return out / out.sum(axis=-1, keepdims=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +212,11 @@ class Model:
         """(scale, zero_point) of the input tensor; (0.0, 0) for float input."""
         return self._in_quant.scale, self._in_quant.zero_point
 
+    @property
+    def probability_floor(self) -> float:
+        """The least probability the model's output tells apart from 0 (half an int8 output step)."""
+        return max(self._out_quant.scale / 2, _LEAST_PROBABILITY)
+
     def run(self, features: np.ndarray) -> np.ndarray:
         """Class probabilities (float64, sum 1) for one (frames, coefficients) feature matrix."""
         expected = self.metadata.recipe.shape
@@ -217,4 +234,4 @@ class Model:
         total = probs.sum()
         if not np.isfinite(total) or total <= 0.0:
             raise ModelError(f"{self.path}: model produced no valid probabilities ({raw!r})")
-        return probs / total
+        return tempered(probs / total, self.metadata.temperature, self.probability_floor)
