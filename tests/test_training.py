@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import subprocess
 import sys
@@ -409,3 +410,79 @@ def test_train_cli_errors_are_one_line(tmp_path):
         assert code == 2 and len(stderr.splitlines()) == 1, (args, stderr[-2000:])
         assert stderr.startswith("lightser-train") and message in stderr, (args, stderr)
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_interrupted_run_continues_from_its_last_epoch(tmp_path, monkeypatch):
+    from lightser_export import train
+    from lightser_export.config import TrainConfig
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(24, 184, 40)).astype(np.float32), np.arange(24) % 3
+    config = TrainConfig(epochs=3, steps=6, balance="corpus-class", speeds=(), augment=True)
+    weights = np.full(24, 1 / 24)
+    original = train._Tracker.on_epoch_end
+
+    def interrupted(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train._Tracker, "on_epoch_end", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(x, y, 3, config, validation=(x[:6], y[:6]), run_dir=tmp_path, weights=weights)
+    progress = json.loads((tmp_path / "progress.json").read_text())
+    assert progress["epochs_done"] == 2 and (tmp_path / "checkpoint.keras").is_file()
+    monkeypatch.setattr(train._Tracker, "on_epoch_end", original)
+    fitted = train.fit(x, y, 3, config, validation=(x[:6], y[:6]), run_dir=tmp_path, weights=weights, resume=True)
+    assert [h["epoch"] for h in fitted.history] == [1, 2, 3]
+    assert fitted.history[:2] == progress["history"], "the first two epochs were not trained again"
+    assert not (tmp_path / "progress.json").exists() and (tmp_path / "best.weights.h5").is_file()
+    other = dataclasses.replace(config, seed=1)
+    fresh = train.fit(x, y, 3, other, validation=(x[:6], y[:6]), run_dir=tmp_path / "b", weights=weights, resume=True)
+    assert [h["epoch"] for h in fresh.history] == [1, 2, 3]
+
+
+@pytest.fixture(scope="module")
+def tiny_pool(emodb_root, tmp_path_factory) -> Path:
+    """Three corpora in their own layouts (SAVEE, URDU, EMOVO), 4 speakers each, one clip of each of
+    anger, happiness, neutral and sadness per speaker, the audio borrowed from EMO-DB."""
+    root = tmp_path_factory.mktemp("pool")
+    clips = {label: [u.path for u in datasets.load_emodb(emodb_root).utterances if u.label == label]
+             for label in ("anger", "happiness", "neutral", "sadness")}
+    names = {"savee": lambda s, lab, i: f"data/SAVEE/{['DC', 'JE', 'JK', 'KL'][s]}_{lab}{i:02d}.wav",
+             "urdu": lambda s, lab, i: f"{lab.title()}/SM{s + 1}_F{i}_{lab[0].upper()}{i:02d}.wav",
+             "emovo": lambda s, lab, i: f"data/EMOVO/{['f1', 'f2', 'm1', 'm2'][s]}/{lab}-x-b{i}.wav"}
+    codes = {"savee": {"anger": "a", "happiness": "h", "neutral": "n", "sadness": "sa"},
+             "urdu": {"anger": "angry", "happiness": "happy", "neutral": "neutral", "sadness": "sad"},
+             "emovo": {"anger": "rab", "happiness": "gio", "neutral": "neu", "sadness": "tri"}}
+    k = 0
+    for corpus, name in names.items():
+        for s in range(4):
+            for label, code in codes[corpus].items():
+                path = root / corpus / name(s, code, k)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(clips[label][k % len(clips[label])].read_bytes())
+                k += 1
+    return root
+
+
+def test_tiny_leave_one_corpus_out_run_calibrates_and_reports(tiny_pool, tmp_path):
+    stem = tmp_path / "loco"
+    options = ["--dataset", "pool", "--data", str(tiny_pool), "--corpora", "savee,urdu,emovo", "--checksums", "",
+               "--labels", "anger,happiness,neutral,sadness", "--steps", "4", "--epochs", "2",
+               "--early-stopping", "true", "--balance", "corpus-class", "--speeds", "1.1", "--gain", "0.5",
+               "--cache", str(tmp_path / "cache"), "--runs", str(tmp_path / "runs")]
+    assert cli.main(["eval", "--protocol", "corpus", *options, "--speed-averaging", "false", "--out", str(stem)]) == 0
+    report = json.loads(stem.with_suffix(".json").read_text())
+    assert [f["test_speaker"] for f in report["folds"]] == ["emovo", "savee", "urdu"]
+    for fold in report["folds"]:
+        assert fold["n_test"] == 16 and fold["n_val"] == 2 * 4, "one of 4 speakers of each training corpus"
+        assert 0.25 <= fold["temperature"] <= 8.0
+        assert len(fold["calibration"]["confidence"]) == len(fold["calibration"]["correct"]) <= 16
+    assert "corpus-independent leave-one-corpus-out" in report["protocol_text"]
+    assert "expected calibration error" in stem.with_suffix(".md").read_text()
+    assert cli.main(["fit", *options, "--variants", "int8", "--out", str(tmp_path / "models"), "--name", "pool"]) == 0
+    meta = read_metadata(tmp_path / "models" / "pool-int8.json")
+    assert set(meta.training["corpora"]) == {"savee", "urdu", "emovo"}
+    assert len(meta.training["validation_speakers"]) == 3 and meta.labels == ("anger", "happiness", "neutral",
+                                                                                "sadness")

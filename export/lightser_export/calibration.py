@@ -1,5 +1,5 @@
-"""Confidence calibration: a softmax temperature fitted on validation speakers, and the expected
-calibration error that says whether `Prediction.confidence` means what it says."""
+"""Confidence calibration: a softmax temperature fitted on validation speakers, so that
+`Prediction.confidence` means what it says (`metrics.expected_calibration_error` measures it)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,3 @@ def fit_temperature(probs: np.ndarray, y: np.ndarray, floor: float) -> float:
     `tempered(probs, t, floor)`, as the runtime applies it."""
     losses = [negative_log_likelihood(tempered(probs, t, floor), y) for t in TEMPERATURES]
     return float(TEMPERATURES[int(np.argmin(losses))])
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
-    """Sum over equal-width confidence bins of (share of clips) x |accuracy - mean confidence|."""
-    confidence, correct = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=float)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    return float(sum(abs(correct[which == b].mean() - confidence[which == b].mean()) * np.mean(which == b)
-                     for b in range(bins) if np.any(which == b)))

@@ -48,3 +48,12 @@ def summary(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str])
         "recall": {lab: (None if np.isnan(r) else float(r)) for lab, r in zip(labels, recall)},
         "confusion": matrix.tolist(),
     }
+
+
+def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    """Sum over equal-width confidence bins of (share of clips) x |accuracy - mean confidence|."""
+    confidence, correct = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    return float(sum(abs(correct[which == b].mean() - confidence[which == b].mean()) * np.mean(which == b)
+                     for b in range(bins) if np.any(which == b)))

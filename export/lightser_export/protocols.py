@@ -18,7 +18,7 @@ from lightser.metadata import read_metadata, sidecar_path, write_metadata
 from lightser.model import tempered
 
 from . import convert, metrics
-from .calibration import expected_calibration_error, fit_temperature
+from .calibration import fit_temperature
 from .datasets import Dataset
 from .featurize import normalised, train_inputs, training_set
 from .folds import Fold
@@ -82,8 +82,8 @@ def calibrate(model_path: Path, dataset: Dataset, val_rows: np.ndarray, labels: 
     after = tempered(scores, temperature, rec.model.probability_floor)
     correct = scores.argmax(1) == y
     return {"temperature": temperature, "n": int(kept.sum()),
-            "ece_before": expected_calibration_error(scores.max(1), correct),
-            "ece_after": expected_calibration_error(after.max(1), correct)}
+            "ece_before": metrics.expected_calibration_error(scores.max(1), correct),
+            "ece_after": metrics.expected_calibration_error(after.max(1), correct)}
 
 
 def _calibration(raw: np.ndarray, calibrated: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -142,6 +142,7 @@ def run_fold(
         "fold": fold.name, "test_speaker": fold.test_speaker,
         "val_speaker": fold.val_speaker if len(val_rows) else None,
         "n_train": len(train_rows), "n_val": len(val_rows), "n_test": len(fold.test),
+        **({"corpora": [dataset.utterances[i].corpus for i in fold.test]} if len(dataset.corpora()) > 1 else {}),
         "best_epoch": fitted.best_epoch, "train_seconds": round(fitted.seconds, 1), "resumed": fitted.resumed,
         "trained_with": fitted.backend,
         "val_ua": max((h["val_ua"] for h in fitted.history if "val_ua" in h), default=None), "modes": {},

@@ -41,6 +41,36 @@ def pool(folds: Sequence[dict[str, Any]], labels: Sequence[str]) -> dict[str, An
     return out
 
 
+def calibration(folds: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Expected calibration error of the runtime's confidences over every fold's test clips, before
+    and after each fold's temperature (fitted on its validation speakers); None without temperatures."""
+    parts = [f["calibration"] for f in folds if "calibration" in f]
+    if not parts:
+        return None
+    correct = np.concatenate([p["correct"] for p in parts]).astype(bool)
+    before, after = (np.concatenate([p[key] for p in parts]) for key in ("confidence_raw", "confidence"))
+    return {"n": int(len(correct)), "accuracy": float(correct.mean()),
+            "mean_confidence_before": float(before.mean()), "mean_confidence_after": float(after.mean()),
+            "ece_before": metrics.expected_calibration_error(before, correct),
+            "ece_after": metrics.expected_calibration_error(after, correct),
+            "temperatures": [f["temperature"] for f in folds if "temperature" in f]}
+
+
+def by_corpus(folds: Sequence[dict[str, Any]], labels: Sequence[str], mode: str = "default") -> dict[str, Any]:
+    """Metrics of each corpus's test clips (int8 via the runtime, and float), over all folds; {} for
+    reports of one corpus."""
+    if not all("corpora" in f for f in folds):
+        return {}
+    corpora = np.concatenate([f["corpora"] for f in folds])
+    y_true = np.concatenate([f["modes"][mode]["y_true"] for f in folds])
+    out = {}
+    for corpus in sorted(set(corpora.tolist())):
+        mine = corpora == corpus
+        out[corpus] = {kind: metrics.summary(y_true[mine], np.concatenate([f["modes"][mode][kind] for f in folds])[mine],
+                                             labels) for kind in ("int8_runtime", "float")}
+    return out
+
+
 _SAME_IN_PARTS = ("protocol", "protocol_text", "dataset", "labels", "n_clips", "config", "window_seconds")
 _OPTIONAL_IN_PARTS = ("test_speeds",)  # absent from reports written before it existed
 
@@ -107,6 +137,34 @@ def _resumed_note(folds: Sequence[dict[str, Any]]) -> list[str]:
             f"{minutes:.1f} min then (Keras backend: {', '.join(backends)}), not included in the wall time above.", ""]
 
 
+def _corpus_lines(report: dict[str, Any]) -> list[str]:
+    corpora = report.get("by_corpus") or {}
+    if not corpora:
+        return []
+    chance = {c: 100 / sum(r is not None for r in m["int8_runtime"]["recall"].values()) for c, m in corpora.items()}
+    lines = ["", "Per corpus (no enrolment; each scored on the classes it has; chance = 100 / its classes):", "",
+             "| corpus | clips | chance | UA int8 via runtime | WA | macro-F1 | UA float |", "|---|---|---|---|---|---|---|"]
+    for corpus, m in corpora.items():
+        r = m["int8_runtime"]
+        lines.append(f"| {corpus} | {r['n']} | {chance[corpus]:.1f} | {100 * r['ua']:.1f} | {100 * r['wa']:.1f} | "
+                     f"{100 * r['macro_f1']:.1f} | {100 * m['float']['ua']:.1f} |")
+    mean = np.mean([m["int8_runtime"]["ua"] for m in corpora.values()])
+    lines.append(f"| **mean over corpora** | | | **{100 * mean:.1f}** | | | |")
+    return lines
+
+
+def _calibration_lines(report: dict[str, Any]) -> list[str]:
+    cal = report.get("calibration")
+    if not cal:
+        return []
+    temperatures = ", ".join(f"{t:.2f}" for t in cal["temperatures"])
+    return ["", f"Confidence (int8 via runtime, {cal['n']} test clips the gate passed): accuracy "
+            f"{100 * cal['accuracy']:.1f} %, mean confidence {100 * cal['mean_confidence_before']:.1f} % without a "
+            f"temperature and {100 * cal['mean_confidence_after']:.1f} % with each fold's; expected calibration error "
+            f"{100 * cal['ece_before']:.1f} % -> {100 * cal['ece_after']:.1f} % (10 bins). Temperatures, fitted on "
+            f"each fold's validation speakers: {temperatures}."]
+
+
 def _markdown(report: dict[str, Any]) -> str:
     labels = report["labels"]
     lines = [f"# {report['title']}", "", f"Command: `{report['command']}`", ""]
@@ -147,7 +205,10 @@ def _markdown(report: dict[str, Any]) -> str:
               " | ".join(MODE_TEXT.get(m, m) for m in report["pooled"]) + " |", "|---|---|---|---|" + "---|" * len(report["pooled"])]
     for i, f in enumerate(report["folds"]):
         cells = [f"{100 * report['pooled'][m]['int8_runtime']['fold_ua'][i]:.1f}" for m in report["pooled"]]
-        lines.append(f"| {f['fold']} | {f['test_speaker'] or '-'} | {f['val_speaker'] or ('test fold' if report['protocol'] == 'paper' else 'none')} | {f['best_epoch']} | " + " | ".join(cells) + " |")
+        val = f["val_speaker"] or ("test fold" if report["protocol"] == "paper" else "none")
+        val = f"{val.count(',') + 1} speakers" if "," in val else val
+        lines.append(f"| {f['fold']} | {f['test_speaker'] or '-'} | {val} | {f['best_epoch']} | " + " | ".join(cells) + " |")
+    lines += _corpus_lines(report) + _calibration_lines(report)
     lines += ["", "Confusion matrices: " + ", ".join(f"`{Path(p).name}`" for p in report["plots"]), ""]
     return "\n".join(lines)
 
@@ -155,6 +216,8 @@ def _markdown(report: dict[str, Any]) -> str:
 def write(report: dict[str, Any], stem: Path) -> None:
     """Write `stem`.json, `stem`.md and `stem`-<mode>.png."""
     stem.parent.mkdir(parents=True, exist_ok=True)
+    report["by_corpus"] = by_corpus(report["folds"], report["labels"])
+    report["calibration"] = calibration(report["folds"])
     report["plots"] = []
     for mode, kinds in report["pooled"].items():
         png = stem.parent / f"{stem.name}-{mode}.png"
