@@ -203,7 +203,8 @@ class Recognizer:
         reasons = {
             "quiet": (f"quieter than {self.silence_db if self.silence_db is None else f'{self.silence_db:g}'} dBFS",
                       "silence_db=None", "--silence-db off"),
-            "silent": (f"digital silence (below {windows.DIGITAL_SILENCE_DB:g} dBFS)", "voicing=False", "--voicing off"),
+            "silent": (f"digital silence (below {windows.DIGITAL_SILENCE_DB:g} dBFS)",
+                       "voicing=False", "--voicing off"),
             "unvoiced": ("without a voiced pitch (noise, hum, tones, whispers)", "voicing=False", "--voicing off"),
         }
         chosen = [reasons[r] for r in reasons if r in refusals]
