@@ -192,11 +192,11 @@ def test_speech_gate_can_be_switched_off(tmp_path):
     silence, noise = tmp_path / "silence.wav", tmp_path / "noise.wav"
     soundfile.write(silence, np.zeros(16000, np.int16), 16000)
     soundfile.write(noise, 0.05 * np.random.default_rng(0).standard_normal(16000), 16000)
-    code, _, stderr = run_lightser("predict", str(silence))
+    code, _, stderr = run_lightser("predict", "--silence-db", "-50", str(silence))
     assert code == 1 and "quieter than -50 dBFS" in stderr and "--silence-db off" in stderr
-    code, _, stderr = run_lightser("predict", "--silence-db", "off", str(silence))
-    assert code == 1 and "--voicing off" in stderr and "--silence-db" not in stderr
-    code, stdout, _ = run_lightser("predict", "--silence-db", "off", "--voicing", "off", str(silence))
+    code, _, stderr = run_lightser("predict", str(silence))  # no level by default: digital silence
+    assert code == 1 and "digital silence" in stderr and "--voicing off" in stderr and "--silence-db" not in stderr
+    code, stdout, _ = run_lightser("predict", "--voicing", "off", str(silence))
     assert code == 0 and stdout.startswith(str(silence) + "\t")
     code, _, stderr = run_lightser("predict", str(noise))  # loud enough, but no voice in it
     assert code == 1 and "without a voiced pitch" in stderr and "(lightser predict: --voicing off)" in stderr

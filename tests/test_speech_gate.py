@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import soundfile
 
-from conftest import voiced
+from conftest import assert_valid_prediction, encode, voiced
 from lightser import NoSpeechError, Recognizer, windows
 from lightser_export.corrupt import FLAT_BELOW_HZ, coloured_noise
 
@@ -107,3 +109,89 @@ def test_speech_is_found_under_rumble_and_beside_a_burst(recognizer, emodb_wavs)
     quiet = x / rms * 10 ** (-45 / 20)  # quiet speech, then a 20 ms burst at full scale
     quiet[8000:8320] = np.random.default_rng(0).uniform(-1, 1, 320)
     assert recognizer.gate(quiet)
+
+
+def _at_peak(x: np.ndarray, peak_db: float) -> np.ndarray:
+    """`x` at a peak of `peak_db` dBFS, in 16-bit steps as a WAV at that level holds it."""
+    scaled = x * (10 ** (peak_db / 20) / np.max(np.abs(x)))
+    return (np.round(scaled * 32768) / 32768).astype(np.float32)
+
+
+@pytest.mark.parametrize("peak_db", [-50.0, -30.0, -1.0])
+def test_quiet_speech_passes_the_default_gate(recognizer, peak_db):
+    """No level is asked for by default: a low-gain microphone's speech is speech."""
+    assert recognizer.silence_db is None
+    for x in (voiced(3.0), _voice(120.0)):
+        assert recognizer.gate.refusal(_at_peak(x, peak_db)) is None
+
+
+def test_quiet_emodb_clips_pass(recognizer, emodb_wavs):
+    for path in emodb_wavs[::50]:
+        x = soundfile.read(path, dtype="float32")[0][: 3 * RATE]
+        assert recognizer.gate(_at_peak(x, -50.0)), path.name
+
+
+def _clicks(seconds: float = 3.0) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    y, ring = 1e-3 * rng.standard_normal(int(seconds * RATE)), np.arange(160)
+    for start in rng.integers(0, y.size - ring.size, int(4 * seconds)):
+        y[start : start + ring.size] += np.exp(-ring / 20) * np.sin(2 * np.pi * rng.uniform(500, 3000) * ring / RATE)
+    return y
+
+
+_T = np.arange(3 * RATE) / RATE
+NOT_SPEECH = {
+    "white noise": lambda: _noise(3.0, 0.0),
+    "pink noise": lambda: _noise(3.0, 1.0),
+    "1 kHz tone": lambda: np.sin(2 * np.pi * 1000 * _T),
+    "50 Hz hum": lambda: sum(np.sin(2 * np.pi * 50 * k * _T) / k for k in range(1, 11)),
+    "60 Hz hum": lambda: sum(np.sin(2 * np.pi * 60 * k * _T) / k for k in range(1, 11)),
+    "a held DTMF digit": lambda: np.sin(2 * np.pi * 697 * _T) + np.sin(2 * np.pi * 1209 * _T),
+    "clicks": _clicks,
+}
+
+
+@pytest.mark.parametrize("name", NOT_SPEECH)
+@pytest.mark.parametrize("peak_db", [-50.0, -10.0, -1.0])
+def test_sounds_that_are_not_speech_are_refused_at_any_level(recognizer, name, peak_db):
+    assert recognizer.gate.refusal(_at_peak(NOT_SPEECH[name](), peak_db)) == "unvoiced"
+
+
+def test_digital_silence_is_refused_and_says_so(recognizer):
+    for x in (np.zeros(3 * RATE, np.float32), (1e-6 * _noise(3.0, 0.0)).astype(np.float32)):
+        assert recognizer.gate.refusal(x) == "silent"
+    with pytest.raises(NoSpeechError, match="digital silence.*voicing=False"):
+        recognizer.predict(np.zeros(3 * RATE, np.int16), sample_rate=RATE)
+
+
+def test_silence_db_still_asks_for_a_level():
+    quiet = _at_peak(voiced(3.0), -50.0)
+    rec = Recognizer(silence_db=-50.0)
+    assert rec.gate.refusal(quiet) == "quiet" and rec.gate(_at_peak(voiced(3.0), -1.0))
+    with pytest.raises(NoSpeechError, match="quieter than -50 dBFS.*silence_db=None"):
+        rec.predict(quiet, sample_rate=RATE)
+
+
+def _stereo_one_silent(x: np.ndarray) -> np.ndarray:
+    return np.stack([x, np.zeros_like(x)], axis=1)
+
+
+BAD = {
+    "DC offset": lambda x: 0.7 * x + 0.2,
+    "clipped": lambda x: np.clip(x / np.quantile(np.abs(x), 0.9), -1, 1),
+    "8-bit": lambda x: soundfile.read(io.BytesIO(encode(x, RATE, "PCM_U8")), dtype="float32")[0],
+    "mu-law": lambda x: soundfile.read(io.BytesIO(encode(x, RATE, "ULAW")), dtype="float32")[0],
+    "10 s of silence first": lambda x: np.concatenate([np.zeros(10 * RATE), x]),
+    "one channel silent": _stereo_one_silent,
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_recordings_get_a_prediction(recognizer, name):
+    x = voiced(3.0)
+    assert_valid_prediction(recognizer.predict(BAD[name](x).astype(np.float32), sample_rate=RATE), recognizer.labels)
+
+
+def test_telephone_audio_gets_a_prediction(recognizer):
+    data = encode(soundfile.read(io.BytesIO(encode(voiced(3.0), RATE)), dtype="float32")[0][::2], 8000, "ULAW")
+    assert_valid_prediction(recognizer.predict(data), recognizer.labels)

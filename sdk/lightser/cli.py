@@ -64,7 +64,7 @@ def quiet_c_libraries() -> Iterator[None]:
 
 
 def _gate(text: str) -> float | None:
-    """An argparse type: a level in dBFS, or 'off' (None: no silence gate)."""
+    """An argparse type: a level in dBFS, or 'off' (None: no level asked for)."""
     if text.strip().lower() == "off":
         return None
     try:
@@ -152,8 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     pred.add_argument("--json", action="store_true", help="JSON lines instead of text")
     pred.add_argument("--segments", action="store_true", help="one line per window (the timeline)")
     pred.add_argument("--threads", type=int, default=None, help="interpreter threads")
-    pred.add_argument("--silence-db", type=_gate, default=-50.0, metavar="DB",
-                      help="silence gate in dBFS, or 'off' to classify every window (default -50)")
+    pred.add_argument("--silence-db", type=_gate, default=None, metavar="DB",
+                      help="also skip windows quieter than this level in dBFS (default off: speech is judged "
+                           "by its voice, not its level; only digital silence is skipped)")
     pred.add_argument("--voicing", choices=("on", "off"), default="on",
                       help="skip windows with no voiced sound, such as noise (default on; off for whispers)")
     pred.add_argument("--speeds", type=bench.speed_list, default=[1.0], metavar="S,S",

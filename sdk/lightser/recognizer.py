@@ -17,7 +17,6 @@ from .live import Listener
 from .results import Prediction, Segment
 
 MIN_SECONDS = 0.25
-SILENCE_DB = -50.0
 GATE_FRAME_SECONDS = 0.064
 MIN_ENROL_SECONDS = 60.0  # ~55 s of enrolment about matched the default model, less fell below (reports/enrolment-amount.md)
 
@@ -30,13 +29,18 @@ class Recognizer:
     backend: "auto", "ai-edge-litert", "tflite-runtime" or "tensorflow".
     num_threads: interpreter threads per call (None: the backend's default).
     hop_seconds: step between windows of audio longer than one window (default: half a window).
-    silence_db: windows whose loudest 10 % of 64 ms frames stay below this RMS level
-        (dBFS around each frame's mean; full scale = 1.0, or the integer type's range) are
-        silence and not classified. None: no level check.
-    voicing: also skip windows without a voice: fewer than two of their louder 64 ms frames
-        (one, in a clip under 0.5 s) repeat with a pitch of 60-400 Hz, or the pitch stays
-        fixed to the sample as a hum's does. Noise, rumble and hum are skipped; whispered
-        speech has no pitch either: pass False to classify such windows.
+    silence_db: None (the default): no level is asked for, so quiet speech from a far or
+        low-gain microphone is classified as loud speech is; only digital silence (windows
+        whose loudest 10 % of 64 ms frames stay below -90 dBFS) is skipped. A number: also
+        skip windows whose loudest 10 % of 64 ms frames stay below this RMS level (dBFS
+        around each frame's mean; full scale = 1.0, or the integer type's range).
+    voicing: also skip windows without a voice, judged against the window itself, not its
+        loudness: fewer than two of their louder 64 ms frames (one, in a clip under 0.5 s)
+        repeat with a pitch of 60-400 Hz (more weakly where the window rises 20 dB above its
+        own floor, as syllables do), frames of one or two pure tones do not count, and a
+        pitch fixed to the sample is a hum's. Noise, rumble, hum, tones and clicks are
+        skipped; whispered speech has no pitch either: pass False to classify such windows
+        (docs/speech-gate.md).
     speeds: test-time speed averaging: each window is played at each of these speeds and
         the scores averaged. The default, (1.0,), classifies it as it is. The bundled
         models trained at 0.9, 1.0 and 1.1; (0.9, 1.0, 1.1) scored 0.2-1.3 points more UA
@@ -56,7 +60,7 @@ class Recognizer:
         backend: str = "auto",
         num_threads: int | None = None,
         hop_seconds: float | None = None,
-        silence_db: float | None = SILENCE_DB,
+        silence_db: float | None = None,
         voicing: bool = True,
         speeds: Sequence[float] = (1.0,),
     ) -> None:
@@ -195,13 +199,19 @@ class Recognizer:
         return Prediction.from_probabilities(self.labels, total / count)
 
     def _refusal_text(self, refusals: set[str]) -> str:
-        """Why the speech gate turned every window away, and the switch that lets them through."""
-        chosen = [("quieter than %g dBFS" % self.silence_db, "silence_db=None", "--silence-db off")] if "quiet" in refusals else []
-        if "unvoiced" in refusals:
-            chosen.append(("without a voiced pitch (noise, hum, whispers)", "voicing=False", "--voicing off"))
+        """Why the speech gate turned every window away, and the switches that let them through."""
+        reasons = {
+            "quiet": (f"quieter than {self.silence_db if self.silence_db is None else f'{self.silence_db:g}'} dBFS",
+                      "silence_db=None", "--silence-db off"),
+            "silent": (f"digital silence (below {windows.DIGITAL_SILENCE_DB:g} dBFS)",
+                       "voicing=False", "--voicing off"),
+            "unvoiced": ("without a voiced pitch (noise, hum, tones, whispers)", "voicing=False", "--voicing off"),
+        }
+        chosen = [reasons[r] for r in reasons if r in refusals]
+        switches = dict.fromkeys(c[1:] for c in chosen)  # in order, once each
         return (
             f"every window is {' or '.join(c[0] for c in chosen)}; to classify it anyway pass "
-            f"{' and '.join(c[1] for c in chosen)} (lightser predict: {' '.join(c[2] for c in chosen)})"
+            f"{' and '.join(s[0] for s in switches)} (lightser predict: {' '.join(s[1] for s in switches)})"
         )
 
     def speaker_stats(

@@ -11,6 +11,8 @@ from .errors import AudioTooShortError
 
 PITCH_RATE = 8000
 STEADY_FRAMES = 6  # this many voiced frames (0.4 s) with one pitch, to the sample, is a hum or a tone
+DIGITAL_SILENCE_DB = -90.0  # below this, a window holds no sound at all (16-bit audio's own floor is -101 dBFS)
+LINE_BINS = 4  # a spectral line: its peak bin and this many either side (31 Hz at 8 kHz, padded to twice 64 ms)
 
 
 class Cutter:
@@ -74,42 +76,77 @@ def level_db(rows: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(np.einsum("ij,ij->i", centred, centred).astype(np.float64) / rows.shape[1] + 1e-20)
 
 
-def periodicity(
-    rows: np.ndarray, rate: float, pitch_hz: tuple[float, float], cut_hz: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's strongest repetition with a pitch of `pitch_hz` (low, high) at `rate`: the peak of
-    its autocorrelation over those periods relative to lag 0 (1.0: perfectly periodic), and that
-    period in samples, after removing each row's mean and everything below `cut_hz` (rumble
-    would otherwise mask the peak). A row whose maximum there falls on an end of the range (no
-    peak inside it, as in noise) scores 0."""
+def power_spectra(rows: np.ndarray, rate: float, cut_hz: float) -> np.ndarray:
+    """|FFT|**2 of each row, zero-padded to twice its length, after removing each row's mean and
+    everything below `cut_hz` (rumble would otherwise mask a pitch)."""
     size = 2 * rows.shape[1]
     centred = rows - rows.mean(axis=1, keepdims=True, dtype=np.float64)  # else the padding's step leaks high
     spectrum = np.fft.rfft(centred, size, axis=1)
     spectrum[:, : int(np.ceil(cut_hz * size / rate))] = 0.0
+    return spectrum.real**2 + spectrum.imag**2
+
+
+def periodicity_of(power: np.ndarray, rate: float, pitch_hz: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """`periodicity` from `power_spectra`' output."""
+    size = 2 * (power.shape[1] - 1)
     min_lag, max_lag = int(rate / pitch_hz[1]), int(np.ceil(rate / pitch_hz[0]))
-    corr = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, size, axis=1)[:, : max_lag + 1]
+    corr = np.fft.irfft(power, size, axis=1)[:, : max_lag + 1]
     span = corr[:, min_lag : max_lag + 1] / np.maximum(corr[:, :1], 1e-20)
     best = span.argmax(axis=1)
     inside = (best > 0) & (best < span.shape[1] - 1)
     return np.where(inside, span.max(axis=1), 0.0), best + min_lag
 
 
+def periodicity(
+    rows: np.ndarray, rate: float, pitch_hz: tuple[float, float], cut_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's strongest repetition with a pitch of `pitch_hz` (low, high) at `rate`: the peak of
+    its autocorrelation over those periods relative to lag 0 (1.0: perfectly periodic), and that
+    period in samples, above `cut_hz` (see `power_spectra`). A row whose maximum there falls on
+    an end of the range (no peak inside it, as in noise) scores 0."""
+    return periodicity_of(power_spectra(rows, rate, cut_hz), rate, pitch_hz)
+
+
+def line_share(power: np.ndarray, lines: int = 2, width: int = LINE_BINS) -> np.ndarray:
+    """The share of each row's power in its `lines` strongest spectral lines (a peak bin and
+    `width` bins either side): near 1 for a tone or a pair of tones (DTMF), lower for a voice,
+    whose power spreads over many harmonics."""
+    left = power.copy()
+    bins = np.arange(power.shape[1])
+    for _ in range(lines):
+        near = np.abs(bins - left.argmax(axis=1)[:, None]) <= width
+        left[near] = 0.0
+    total = power.sum(axis=1)
+    return 1.0 - left.sum(axis=1) / np.maximum(total, 1e-30)
+
+
 @dataclass(frozen=True)
 class SpeechGate:
-    """Which windows are speech: loud enough, and (if `voicing`) voiced.
+    """Which windows are speech, judged against the window itself rather than a loudness.
 
-    threshold_db: the loudest 10 % of `frame`-sample frames must reach it (None: no level check).
-    voicing: of the frames less than `range_db` below that 90th-percentile level (and not below
-        `threshold_db`), at least `min_voiced` (one if fewer than `short` frames qualify) must
-        repeat with a pitch of `pitch_hz` at `min_periodicity` or more, above `cut_hz`. Noise
-        and mains hum fail this; music and other pitched sound pass (reports/speech-gate.md).
+    A window is refused as "quiet" where its loudest 10 % of `frame`-sample frames (its
+    90th-percentile level) stay below `threshold_db` (None: no such level), and, if `voicing`,
+    as "silent" below `floor_db` (digital silence) and as "unvoiced" unless a voice is
+    found: of the frames less than `range_db` below that level, at least `min_voiced` (one if
+    fewer than `short` frames qualify) repeat with a pitch of `pitch_hz` above `cut_hz` at
+    `min_periodicity` or more, or at `weak_periodicity` where the window rises `contrast_db`
+    or more above its own floor (its 10th-percentile level) as syllables do and steady noise
+    does not. Nothing but `threshold_db` and `floor_db` depends on the level. Frames with
+    `max_line_share` or more of their power in two spectral lines are tones, not a voice, and a
+    pitch that holds to the sample over `STEADY_FRAMES` frames is a machine's (hum). Noise,
+    hum, tones, a held DTMF digit and clicks fail this; music, dialled DTMF digits and other
+    pitched sound pass (docs/speech-gate.md).
     """
 
     rate: int
     frame: int
-    threshold_db: float | None
-    voicing: bool
+    threshold_db: float | None = None
+    voicing: bool = True
+    floor_db: float = DIGITAL_SILENCE_DB
     min_periodicity: float = 0.5
+    weak_periodicity: float = 0.3
+    contrast_db: float = 20.0
+    max_line_share: float = 0.9
     min_voiced: int = 2
     short: int = 8
     range_db: float = 30.0
@@ -120,18 +157,24 @@ class SpeechGate:
         return self.refusal(x) is None
 
     def refusal(self, x: np.ndarray) -> str | None:
-        """None if `x` is speech, else why not: "quiet" or "unvoiced"."""
+        """None if `x` is speech, else why not: "silent", "quiet" or "unvoiced"."""
         rows = frame_rows(x, self.frame)
         levels = level_db(rows)
-        loudest = np.argsort(levels)[::-1]
-        typical = np.interp(0.1 * (levels.size - 1), np.arange(levels.size), levels[loudest])  # 90th percentile
+        order = np.argsort(levels)
+        typical = np.interp(0.9 * (levels.size - 1), np.arange(levels.size), levels[order])  # 90th percentile
         if self.threshold_db is not None and typical < self.threshold_db:
             return "quiet"
-        return None if not self.voicing or self._voiced(rows, levels, loudest, typical) else "unvoiced"
+        if self.voicing and typical < self.floor_db:
+            return "silent"
+        return None if not self.voicing or self._voiced(rows, levels, order, typical) else "unvoiced"
 
-    def _voiced(self, rows: np.ndarray, levels: np.ndarray, loudest: np.ndarray, typical: float) -> bool:
-        """Enough frames repeat with a pitch, and the pitch moves as a voice does (a hum's stays put)."""
+    def _voiced(self, rows: np.ndarray, levels: np.ndarray, order: np.ndarray, typical: float) -> bool:
+        """Enough frames repeat with a pitch, are not tones, and the pitch moves as a voice does
+        (a hum's stays put)."""
+        quietest = np.interp(0.1 * (levels.size - 1), np.arange(levels.size), levels[order])  # 10th percentile
+        least = self.weak_periodicity if typical - quietest >= self.contrast_db else self.min_periodicity
         floor = max(typical - self.range_db, -np.inf if self.threshold_db is None else self.threshold_db)
+        loudest = order[::-1]
         candidates = loudest[levels[loudest] >= floor]
         need = self.min_voiced if candidates.size >= self.short else 1
         step = max(1, self.rate // PITCH_RATE)  # pitch needs no more than 8 kHz: half or less the work
@@ -140,8 +183,10 @@ class SpeechGate:
             if part.size:
                 kept = rows[part, : rows.shape[1] // step * step]
                 low = kept.reshape(part.size, -1, step).mean(axis=2)  # average `step` samples: low-pass, decimate
-                strength, period = periodicity(low, self.rate / step, self.pitch_hz, self.cut_hz)
-                periods.append(period[strength >= self.min_periodicity])
+                power = power_spectra(low, self.rate / step, self.cut_hz)
+                strength, period = periodicity_of(power, self.rate / step, self.pitch_hz)
+                voice = (strength >= least) & (line_share(power) < self.max_line_share)
+                periods.append(period[voice])
             found = np.concatenate(periods)
             steady = found.size >= STEADY_FRAMES and np.ptp(found) < 2  # within a sample: a machine, not a voice
             if found.size >= need and not steady:
