@@ -451,7 +451,7 @@ def tiny_pool(emodb_root, tmp_path_factory) -> Path:
              for label in ("anger", "happiness", "neutral", "sadness")}
     names = {"savee": lambda s, lab, i: f"data/SAVEE/{['DC', 'JE', 'JK', 'KL'][s]}_{lab}{i:02d}.wav",
              "urdu": lambda s, lab, i: f"{lab.title()}/SM{s + 1}_F{i}_{lab[0].upper()}{i:02d}.wav",
-             "emovo": lambda s, lab, i: f"data/EMOVO/{['f1', 'f2', 'm1', 'm2'][s]}/{lab}-x-b{i}.wav"}
+             "emovo": lambda s, lab, i: f"data/EMOVO/{['f1', 'f2', 'm1', 'm2'][s]}/{lab}-{['f1', 'f2', 'm1', 'm2'][s]}-b{i}.wav"}
     codes = {"savee": {"anger": "a", "happiness": "h", "neutral": "n", "sadness": "sa"},
              "urdu": {"anger": "angry", "happiness": "happy", "neutral": "neutral", "sadness": "sad"},
              "emovo": {"anger": "rab", "happiness": "gio", "neutral": "neu", "sadness": "tri"}}
