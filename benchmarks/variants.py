@@ -23,9 +23,9 @@ SPEAKER_VARIANT = "speaker-int8"  # the per-speaker model; the others are export
 VARIANTS = (ROBUST_VARIANT, "int8", "float32", "float16", "dynamic-range", SPEAKER_VARIANT)
 MODELS = ROOT / "models"
 WEIGHTS = ROOT / "runs" / "fit-emodb" / "best.weights.h5"
-REPORT = ROOT / "reports" / "emodb-loso-speed-h200.json"
-SPEAKER_REPORT = ROOT / "reports" / "emodb-loso-speaker-speed.json"
-ROBUST_REPORT = ROOT / "reports" / "emodb-loso-corrupt.json"
+REPORT = ROOT / "reports" / "emodb-loso" / "studio" / "emodb-loso-speed-h200.json"
+SPEAKER_REPORT = ROOT / "reports" / "emodb-loso" / "speaker" / "emodb-loso-speaker-speed.json"
+ROBUST_REPORT = ROOT / "reports" / "emodb-loso" / "robust" / "emodb-loso-corrupt.json"
 # report model kind whose pooled UA belongs to each variant, and what it is
 UA_KINDS = {"int8": ("int8_runtime", "int8 TFLite through lightser.Recognizer"),
             "float32": ("float", "Keras float32: the same network as the float32 TFLite model")}

@@ -1,6 +1,6 @@
 # Run on the lent GPU machine (see scripts/remote_train.py): carry .whl (keras, namex, optree, soundfile, soxr, cffi, pycparser wheels for cp312) and .remote.
 # The run folders came back split in four tar files (16 MB per file); they unpack into RUNS=runs/h200.
-# EVAL and FIT must be the names that `lightser-train eval --out reports/EVAL` and `fit --name NAME`
+# EVAL and FIT must be the names that `lightser-train eval --out reports/.../EVAL` and `fit --name NAME`
 # (FIT=fit-NAME) will look for under --runs, or --resume finds nothing and trains again here.
 set -u
 EVAL=${EVAL:-emodb-loso-speed-h200} FIT=${FIT:-fit-emodb}

@@ -1,6 +1,6 @@
 """How much enrolment speech does `for_speaker` need? Leave-one-speaker-out on EMO-DB, int8 via the runtime.
 
-    python scripts/enrolment_amount.py runs/emodb-loso-speaker-speed --out reports/enrolment-amount.md
+    python scripts/enrolment_amount.py runs/emodb-loso-speaker-speed --out reports/enrolment-amount/enrolment-amount.md
 
 Each fold's `model-int8.tflite` (trained without its test speaker) scores every clip of that
 speaker, enrolled the way a user would enrol: `Recognizer.speaker_stats` on some of the
@@ -56,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="LOSO run folder holding speaker-XX/model-int8.tflite")
     parser.add_argument("--data", default="../shared/data/emodb", type=Path)
-    parser.add_argument("--out", default="reports/enrolment-amount.md", type=Path)
+    parser.add_argument("--out", default="reports/enrolment-amount/enrolment-amount.md", type=Path)
     args = parser.parse_args()
     dataset = load_emodb(args.data)
     paths = [u.path for u in dataset.utterances]
@@ -87,8 +87,9 @@ def main() -> None:
              "| enrolled with | enrolment audio per scored clip: median (10th–90th percentile) | UA, mean over seeds | "
              "UA, lowest–highest seed |", "|---|---|---|---|", *rows, "",
              "For comparison, the studio model (`emodb-int8`, no enrolment) scores 84.7 % under the same protocol "
-             "(`reports/emodb-loso-speed-h200.md`). The headline enrolled figure, 87.8 % "
-             "(`reports/emodb-loso-speaker-speed.md`), standardises with one centred 3 s window per enrolment clip; "
+             "(`reports/emodb-loso/studio/emodb-loso-speed-h200.md`). The headline enrolled figure, 87.8 % "
+             "(`reports/emodb-loso/speaker/emodb-loso-speaker-speed.md`), standardises with one centred 3 s window "
+             "per enrolment clip; "
              "here `speaker_stats` uses every speech window of each clip, as users' enrolment does. "
              "`speaker_stats` refuses less than `MIN_ENROL_SECONDS` (60 s) of audio in speech windows unless "
              "`min_seconds=` says otherwise; this script passes 0.", ""]

@@ -1,7 +1,7 @@
 """Is the LOSO miss training noise or the speakers? Ensembles and prior correction of finished folds.
 
     python scripts/loso_ceiling.py runs/h200/emodb-loso-speed-h200 runs/emodb-loso-speed \\
-        runs/emodb-loso-corrupt runs/emodb-loso-global-fixed --out reports/loso-ceiling.md
+        runs/emodb-loso-corrupt runs/emodb-loso-global-fixed --out reports/loso-ceiling/loso-ceiling.md
 
 Each run folder holds the ten leave-one-speaker-out fold models of one finished `lightser-train
 eval --protocol loso` (int8, trained without their test speaker). Every clip is scored by its own
@@ -39,7 +39,7 @@ def prior_corrected(scores: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> 
 
 
 def main() -> None:
-    args = parse_args(__doc__, "reports/loso-ceiling.md")
+    args = parse_args(__doc__, "reports/loso-ceiling/loso-ceiling.md")
     dataset = load_emodb(args.data)
     y = np.asarray(dataset.label_indices())
     speakers = np.asarray([u.speaker for u in dataset.utterances])

@@ -5,7 +5,7 @@ For a machine with a GPU but no TensorFlow or audio (e.g. JAX there). Exporting 
     python scripts/remote_train.py pack --out .remote/emodb.npz           # here; takes lightser-train's options
     KERAS_BACKEND=jax python scripts/remote_train.py train --data .remote/emodb.npz \\
         --job speaker-03 --run-dir RUNS/emodb-loso-speed-h200/speaker-03  # there, one job per fold, and "all"
-    lightser-train eval --runs RUNS --out reports/emodb-loso-speed-h200 --resume   # here, with RUNS copied back
+    lightser-train eval --runs RUNS --out reports/emodb-loso/studio/emodb-loso-speed-h200 --resume  # here, RUNS back
     lightser-train fit --runs RUNS --name emodb --resume                            # ("all" saved in RUNS/fit-emodb)
 
 `pack` takes the dataset and training options of `lightser-train` (e.g. `--normalisation speaker`) and

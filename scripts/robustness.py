@@ -1,7 +1,8 @@
 """How the models hold up off the studio floor: EMO-DB leave one speaker out, int8 via the runtime,
 each test clip also scored under noise, telephone band-limiting and reverberation.
 
-    python scripts/robustness.py runs/h200/emodb-loso-speed-h200 runs/emodb-loso-speed --out reports/robustness.md
+    python scripts/robustness.py runs/h200/emodb-loso-speed-h200 runs/emodb-loso-speed \\
+        --out reports/robustness/robustness.md
 
 Each fold's `model-int8.tflite` (trained without its test speaker) scores every clip of that
 speaker through `lightser.Recognizer.predict`, as recorded and under each condition below.
@@ -82,7 +83,7 @@ def score(recognizers: dict[str, Recognizer], clips: list[np.ndarray], speakers:
 
 
 def main() -> None:
-    args = parse_args(__doc__, "reports/robustness.md")
+    args = parse_args(__doc__, "reports/robustness/robustness.md")
     dataset = load_emodb(args.data)
     clips = [audio.read(u.path, None, RATE) for u in dataset.utterances]
     speakers = np.asarray([u.speaker for u in dataset.utterances])

@@ -1,7 +1,7 @@
 """Screen test-time speed sets on the int8 fold models of finished EMO-DB LOSO evaluations.
 
     python scripts/screen_test_speeds.py runs/h200/emodb-loso-speed-h200 runs/emodb-loso-speed \\
-        --out reports/screen-test-speeds.md
+        --out reports/screen-test-speeds/screen-test-speeds.md
 
 Each fold's `model-int8.tflite` scores its test speaker's clips through `lightser.Recognizer`
 at each speed alone; a speed set's scores are the mean of its speeds' (the same as the
@@ -65,7 +65,7 @@ def screen(run: Path, dataset: Dataset) -> list[str]:
 
 
 def main() -> None:
-    args = parse_args(__doc__, "reports/screen-test-speeds.md")
+    args = parse_args(__doc__, "reports/screen-test-speeds/screen-test-speeds.md")
     lines = ["# Test-time speed sets on LOSO fold models (int8 via lightser.Recognizer)", "",
              "Command: `python scripts/screen_test_speeds.py " + " ".join(str(r) for r in args.runs)
              + f" --out {args.out}`", ""]
