@@ -70,10 +70,16 @@ def frame_rows(x: np.ndarray, frame: int) -> np.ndarray:
     return (x[: n_frames * frame] if x.shape[0] >= frame else x).reshape(n_frames, -1)
 
 
+MAX_LEVEL_DB = 400.0  # the level of any frame louder than float32 can square
+
+
 def level_db(rows: np.ndarray) -> np.ndarray:
-    """RMS level in dBFS of each row around its mean: a DC offset is not sound."""
+    """RMS level in dBFS of each row around its mean: a DC offset is not sound. Rows so loud that
+    float32 overflows (samples near 1e19 and up) read as MAX_LEVEL_DB."""
     centred = rows - rows.mean(axis=1, keepdims=True)  # before squaring, so an offset costs no precision
-    return 10.0 * np.log10(np.einsum("ij,ij->i", centred, centred).astype(np.float64) / rows.shape[1] + 1e-20)
+    with np.errstate(over="ignore", invalid="ignore"):
+        power = np.einsum("ij,ij->i", centred, centred).astype(np.float64) / rows.shape[1]
+    return np.fmin(10.0 * np.log10(power + 1e-20), MAX_LEVEL_DB)
 
 
 def power_spectra(rows: np.ndarray, rate: float, cut_hz: float) -> np.ndarray:
