@@ -375,7 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "speaker-disjoint 5-fold (pool); paper: random utterance-level 10-fold (optimistic)")
     ev.add_argument("--speed-averaging", type=_boolean, default=True, metavar="BOOL",
                     help="also score test-time speed averaging at the training speeds (about 3x the scoring time)")
-    ev.add_argument("--out", default="reports/emodb-loso", help="report path without extension")
+    ev.add_argument("--out", default="reports/eval/report",
+                    help="report path without extension; its last part also names the runs folder")
     ev.add_argument("--only", help="run a subset of folds: comma-separated test speakers or fold names (fold-01, ...)")
     ev.add_argument("--runs", default="runs", help="folder for per-fold weights, history and models")
     add_training_options(ev)

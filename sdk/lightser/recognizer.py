@@ -18,7 +18,7 @@ from .results import Prediction, Segment
 
 MIN_SECONDS = 0.25
 GATE_FRAME_SECONDS = 0.064
-MIN_ENROL_SECONDS = 60.0  # ~55 s of enrolment about matched the default model, less fell below (reports/enrolment-amount.md)
+MIN_ENROL_SECONDS = 60.0  # ~55 s of enrolment about matched the default model, less fell below (reports/enrolment-amount/enrolment-amount.md)
 
 
 class Recognizer:
@@ -225,7 +225,7 @@ class Recognizer:
         list of paths, arrays, ... as `predict` takes, or a single one).
 
         No labels are needed, but the speech should be plenty and span the speaker's moods:
-        in the evaluation (reports/enrolment-amount.md), under a minute scored below the
+        in the evaluation (reports/enrolment-amount/enrolment-amount.md), under a minute scored below the
         default model, which needs no enrolment, and neutral speech only below no enrolment
         at all. min_seconds: the least audio in speech windows accepted; less raises
         `AudioTooShortError`. Only for recognizers that `for_speaker` accepts.
