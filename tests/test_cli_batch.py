@@ -1,9 +1,11 @@
-"""`lightser predict` on 100 files with a few bad ones among them: every good file is processed,
-each bad one is reported on stderr in one line, the exit status is non-zero, and the JSON
-output parses line by line."""
+"""`lightser predict` on 100 files with a few bad ones among them: every file has its row, in
+order, each bad one is also reported on stderr in one line, the exit status is 1, and the
+output parses (a TSV table with a header, or JSON line by line)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 
@@ -37,7 +39,7 @@ def batch(tmp_path_factory) -> tuple[list[str], list[str], list[str]]:
     bad[41] = str(folder / "nan.wav")
     bad[58] = bad_file("short.wav", None)
     soundfile.write(bad[58], voiced(0.1), 16000)
-    bad[66] = str(folder)
+    bad[66] = str(folder / "nothing-*.wav")  # a pattern that matches no file
     bad[80] = bad_file("header only.wav", None)
     soundfile.write(bad[80], np.zeros(0, np.int16), 16000)
     bad[92] = bad_file("line\nbreak.wav", None)
@@ -70,6 +72,13 @@ def _escaped(path: str) -> str:
     return path.replace("\n", "\\n").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _table(stdout: str) -> list[dict[str, str]]:
+    """The TSV rows (names may hold quoted tabs and line breaks), each checked to have every column."""
+    rows = list(csv.DictReader(io.StringIO(stdout, newline=""), delimiter="\t"))
+    assert all(None not in row and None not in row.values() for row in rows), rows[:3]
+    return rows
+
+
 def _check_errors(stderr: str, bad: list[str]) -> None:
     errors = _errors(stderr)
     assert len(errors) == len(bad), errors
@@ -83,12 +92,13 @@ def test_json_lines(batch):
     assert code == 1
     rows = [json.loads(line) for line in stdout.splitlines()]
     assert [row["file"] for row in rows] == paths  # every file has its record, in order
-    failures = [row for row in rows if "error" in row]
-    assert [row["file"] for row in failures] == bad and all(set(r) == {"file", "error", "type"} for r in failures)
-    assert all(row["error"].startswith(row["file"] + ": ") for row in failures)  # unescaped, as JSON can carry it
+    failures = [row for row in rows if row["status"] != "ok"]
+    assert [row["file"] for row in failures] == bad
+    assert all(set(r) == {"file", "status", "message", "type"} and r["status"] == "error" for r in failures)
+    assert all(row["message"].startswith(row["file"] + ": ") for row in failures)  # unescaped, as JSON can carry it
     for row in rows:
-        if "error" not in row:
-            assert set(row) == {"file", "label", "confidence", "scores"}
+        if row["status"] == "ok":
+            assert set(row) == {"file", "status", "label", "confidence", "scores"}
             assert abs(sum(row["scores"].values()) - 1.0) <= 1e-5 and row["label"] in row["scores"]
     _check_errors(stderr, bad)
 
@@ -98,20 +108,28 @@ def test_json_segment_lines(batch):
     code, stdout, stderr = run_lightser("predict", "--json", "--segments", *paths)
     assert code == 1
     rows = [json.loads(line) for line in stdout.splitlines()]
-    windows = [row for row in rows if "error" not in row]
+    windows = [row for row in rows if row["status"] != "error"]
     assert sorted({row["file"] for row in windows}) == sorted(good)
-    assert sorted(row["file"] for row in rows if "error" in row) == sorted(bad)
-    assert all(row["end"] > row["start"] >= 0 and isinstance(row["speech"], bool) for row in windows)
+    assert [row["file"] for row in rows if row["status"] == "error"] == bad
+    assert all(row["end"] > row["start"] >= 0 and row["speech"] == (row["status"] == "ok") for row in windows)
     _check_errors(stderr, bad)
 
 
-def test_text_lines(batch):
+def test_table(batch, recognizer):
     paths, good, bad = batch
     code, stdout, stderr = run_lightser("predict", *paths)
     assert code == 1
-    lines = stdout.splitlines()
-    assert len(lines) == len(good)
-    assert all(len(line.split("\t")) == 4 for line in lines)
+    assert stdout.split("\n", 1)[0].split("\t") == ["file", "status", "label", "confidence", *recognizer.labels,
+                                                     "message"]
+    rows = _table(stdout)
+    assert [row["file"] for row in rows] == paths
+    assert [row["file"] for row in rows if row["status"] == "error"] == bad
+    for row in rows:
+        if row["status"] == "ok":
+            assert row["message"] == "" and row["label"] in recognizer.labels
+            assert abs(sum(float(row[label]) for label in recognizer.labels) - 1) < 1e-4
+        else:
+            assert row["label"] == "" and row["message"].startswith(row["file"] + ": ")
     _check_errors(stderr, bad)
 
 
@@ -123,7 +141,7 @@ def test_all_good_exits_zero(batch):
 
 
 def test_segments_of_a_file_that_fails_part_way(tmp_path):
-    """The timeline streams: windows before the damage are printed (valid JSON), then one error line."""
+    """Windows before the damage are rows (valid JSON), then one error row."""
     x = voiced(40.0)
     x[35 * 16000] = np.inf  # in the second 30 s decode block
     path = tmp_path / "late damage.wav"
@@ -132,7 +150,7 @@ def test_segments_of_a_file_that_fails_part_way(tmp_path):
     assert code == 1
     *rows, failure = [json.loads(line) for line in stdout.splitlines()]
     assert rows and all(row["end"] <= 35.0 for row in rows)
-    assert failure["type"] == "NonFiniteAudioError" and "infinite" in failure["error"]
+    assert failure["type"] == "NonFiniteAudioError" and "infinite" in failure["message"]
     assert len(_errors(stderr)) == 1 and "infinite" in stderr
 
 
@@ -158,19 +176,20 @@ def test_a_damaged_mp3_is_one_line(tmp_path):
     path = tmp_path / "damaged.mp3"
     path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 64)
     code, stdout, stderr = run_lightser("predict", str(path))
-    assert code == 1 and stdout == ""
+    assert code == 1 and [row["status"] for row in _table(stdout)] == ["error"]
     assert _errors(stderr) == [f"lightser: error: {path}: not a readable audio file (unrecognised or damaged data)"]
 
 
 def test_control_characters_in_names_are_escaped(tmp_path):
     code, _, stderr = run_lightser("predict", str(tmp_path / "a\x1b[31mred\tb.wav"))
     assert code == 1 and "\x1b" not in stderr and "\t" not in stderr.rstrip("\n")
-    assert _errors(stderr) == [f"lightser: error: {tmp_path}/a\\x1b[31mred\\tb.wav: no such file"]
+    assert _errors(stderr) == [f"lightser: error: {tmp_path}/a\\x1b[31mred\\tb.wav: no such file, nor any that this "
+                               "pattern matches"]  # "[" makes it a pattern too
 
 
 def test_empty_file_list_entry(tmp_path):
     code, stdout, stderr = run_lightser("predict", "")
-    assert code == 1 and stdout == ""
+    assert code == 1 and [(row["file"], row["status"]) for row in _table(stdout)] == [("", "error")]
     assert stderr.splitlines() == ["lightser: error: audio: got an empty path"]
 
 
@@ -182,7 +201,7 @@ def test_names_that_are_not_utf8_print_under_a_strict_stdout(tmp_path, encoding)
     code, stdout, stderr = run_lightser("predict", str(tmp_path / "missing.wav"), str(raw), str(raw),
                                         env={"PYTHONIOENCODING": encoding})
     assert code == 1 and len(_errors(stderr)) == 1 and "Traceback" not in stderr
-    lines = stdout.splitlines()
+    lines = stdout.splitlines()[2:]  # after the header and the missing file's row
     assert len(lines) == 2
     shown = str(raw) if encoding == "utf-8" else str(raw).encode("ascii", "backslashreplace").decode()
     assert all(line.startswith(shown + "\t") for line in lines)
@@ -192,16 +211,18 @@ def test_speech_gate_can_be_switched_off(tmp_path):
     silence, noise = tmp_path / "silence.wav", tmp_path / "noise.wav"
     soundfile.write(silence, np.zeros(16000, np.int16), 16000)
     soundfile.write(noise, 0.05 * np.random.default_rng(0).standard_normal(16000), 16000)
-    code, _, stderr = run_lightser("predict", "--silence-db", "-50", str(silence))
-    assert code == 1 and "quieter than -50 dBFS" in stderr and "--silence-db off" in stderr
-    code, _, stderr = run_lightser("predict", str(silence))  # no level by default: digital silence
+    code, stdout, stderr = run_lightser("predict", "--silence-db", "-50", str(silence))  # a row, not a failure
+    (row,) = _table(stdout)
+    assert code == 0 and stderr == "" and row["status"] == "no-speech"
+    assert "quieter than -50 dBFS" in row["message"] and "--silence-db off" in row["message"]
+    code, _, stderr = run_lightser("predict", "--strict", str(silence))  # no level by default: digital silence
     assert code == 1 and "digital silence" in stderr and "--voicing off" in stderr and "--silence-db" not in stderr
     code, stdout, _ = run_lightser("predict", "--voicing", "off", str(silence))
-    assert code == 0 and stdout.startswith(str(silence) + "\t")
-    code, _, stderr = run_lightser("predict", str(noise))  # loud enough, but no voice in it
+    assert code == 0 and _table(stdout)[0]["status"] == "ok"
+    code, _, stderr = run_lightser("predict", "--strict", str(noise))  # loud enough, but no voice in it
     assert code == 1 and "without a voiced pitch" in stderr and "(lightser predict: --voicing off)" in stderr
     code, stdout, _ = run_lightser("predict", "--voicing", "off", str(noise))
-    assert code == 0 and stdout.startswith(str(noise) + "\t")
+    assert code == 0 and _table(stdout)[0]["status"] == "ok"
 
 
 def test_dash_reads_audio_from_stdin(tmp_path):
@@ -214,5 +235,5 @@ def test_dash_reads_audio_from_stdin(tmp_path):
     piped = subprocess.run([sys.executable, "-m", "lightser.cli", "predict", "-"], input=path.read_bytes(),
                            capture_output=True, timeout=300)  # a pipe: it cannot seek
     piped.stdout = piped.stdout.decode()
-    assert piped.returncode == 0 and piped.stdout.split("\t")[1:] == from_file.split("\t")[1:]
-    assert piped.stdout.startswith("-\t")
+    (row,), (expected,) = _table(piped.stdout), _table(from_file)
+    assert piped.returncode == 0 and row == {**expected, "file": "-"}

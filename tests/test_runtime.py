@@ -200,8 +200,8 @@ def test_cli_predict_json_and_bad_file(tmp_path):
     assert out.returncode == 1
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(rows) == 3 and rows[0]["label"] in rows[0]["scores"] and rows[2] == rows[0]
-    assert rows[1] == {"file": str(tmp_path / "nope.wav"), "error": f"{tmp_path / 'nope.wav'}: no such file",
-                       "type": "AudioError"}
+    assert rows[1] == {"file": str(tmp_path / "nope.wav"), "status": "error",
+                       "message": f"{tmp_path / 'nope.wav'}: no such file", "type": "AudioError"}
     errors = [line for line in out.stderr.splitlines() if line.startswith("lightser: error:")]
     assert len(errors) == 1 and "nope.wav" in errors[0]
 
@@ -236,7 +236,7 @@ def test_cli_enrol(tmp_path):
     code, out, err = run_lightser("predict", str(clips[0]), "--enrol", *map(str, clips[1:]),
                                   "--enrol-min-seconds", "5", "--model", bundled_models("speaker")[0])
     assert code == 0, err
-    assert out.startswith(str(clips[0]) + "\t")
+    assert out.splitlines()[1].startswith(str(clips[0]) + "\tok\t")  # after the header
     for other in bundled_models("global")[:1]:
         code, out, err = run_lightser("predict", str(clips[0]), "--enrol", str(clips[1]), "--model", other)
         errors = [line for line in err.splitlines() if line.startswith("lightser:")]

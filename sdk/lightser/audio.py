@@ -137,6 +137,22 @@ class Downmix:
         return _mono(samples, self.signs)
 
 
+def pcm(data: bytes | bytearray | memoryview, dtype: object, name: str) -> np.ndarray:
+    """Raw PCM bytes as a 1-D array of samples of `dtype` (int16, int32, float32 or float64, in
+    any byte order, e.g. "<i2"), without a copy."""
+    try:
+        kind = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError:
+        kind = None
+    if kind is None or (kind.newbyteorder("=") not in _INT_SCALES and kind.newbyteorder("=") not in _FLOATS):
+        raise InvalidArgumentError(f"dtype={dtype!r:.60}: expected int16, int32, float32 or float64")
+    size = memoryview(data).nbytes
+    if size % kind.itemsize:
+        raise InvalidArgumentError(f"{name}: {size} bytes are not a whole number of {kind} samples "
+                                   f"({kind.itemsize} bytes each)")
+    return np.frombuffer(data, kind)
+
+
 def _check_array(samples: np.ndarray, source: str) -> None:
     if samples.ndim not in (1, 2):
         raise InvalidArgumentError(
@@ -155,7 +171,8 @@ def chunk_float(samples: np.ndarray, channels: int, name: str) -> np.ndarray:
     """A chunk of a live stream of `channels` channels as float32 (samples,) or (samples,
     channels), checked as arrays are for `predict`; its length may be anything, even 0 or 1."""
     if not isinstance(samples, np.ndarray) or isinstance(samples, np.ma.MaskedArray):
-        raise InvalidArgumentError(f"{name}: got {type(samples).__name__}; pass a NumPy array, e.g. np.asarray(x)")
+        raise InvalidArgumentError(f"{name}: got {type(samples).__name__}; pass a NumPy array, e.g. np.asarray(x), "
+                                   "or raw PCM bytes to a listener made with dtype=")
     shape = (channels,) if samples.ndim == 1 else samples.shape[1:]
     if samples.ndim not in (1, 2) or shape != (channels,) or (channels > 1 and samples.ndim == 1):
         expected = "(samples,) or (samples, 1)" if channels == 1 else f"(samples, {channels})"
@@ -380,10 +397,16 @@ def _resampled(blocks: Iterator[np.ndarray], rate: float, target_rate: int) -> I
 
 
 def _source_blocks(
-    source: AudioSource, sample_rate: float | None
+    source: AudioSource, sample_rate: float | None, dtype: object = None
 ) -> tuple[float, Iterator[np.ndarray]]:
-    """(source rate, mono float32 blocks at the source rate)."""
+    """(source rate, mono float32 blocks at the source rate). Bytes with `dtype` are raw PCM."""
     name = describe(source)
+    if dtype is not None:
+        if not isinstance(source, (bytes, bytearray, memoryview)):
+            raise InvalidArgumentError(f"{name}: dtype= is only for raw PCM bytes")
+        if sample_rate is None:
+            raise InvalidArgumentError(f"{name}: raw PCM bytes (dtype=) need sample_rate=")
+        source = pcm(source, dtype, name)
     if isinstance(source, (list, tuple)):
         raise InvalidArgumentError(
             f"audio: got a {type(source).__name__}; pass a NumPy array, "
@@ -403,6 +426,9 @@ def _source_blocks(
             raise InvalidArgumentError(
                 f"audio: got {type(source).__name__} with sample_rate=; pass a NumPy array, e.g. np.asarray(x)"
             )
+        if isinstance(source, (bytes, bytearray)):
+            raise InvalidArgumentError(f"{name}: bytes with sample_rate= are raw PCM: pass dtype= too (e.g. "
+                                       "'int16'); bytes of an audio file carry their own rate")
         raise InvalidArgumentError(f"{name}: sample_rate= is only for arrays; files carry their own")
     handle, guard = _open(source, name)
     if not MIN_SAMPLE_RATE <= handle.samplerate <= MAX_SAMPLE_RATE:
@@ -414,9 +440,11 @@ def _source_blocks(
     return float(handle.samplerate), map(Downmix(), _file_blocks(handle, guard, name))
 
 
-def stream(source: AudioSource, sample_rate: float | None, target_rate: int) -> Iterator[np.ndarray]:
-    """Mono float32 blocks of `source`, resampled to `target_rate`."""
-    rate, blocks = _source_blocks(source, sample_rate)
+def stream(
+    source: AudioSource, sample_rate: float | None, target_rate: int, dtype: object = None
+) -> Iterator[np.ndarray]:
+    """Mono float32 blocks of `source` (raw PCM bytes of `dtype` if given), resampled to `target_rate`."""
+    rate, blocks = _source_blocks(source, sample_rate, dtype)
     return _resampled(blocks, rate, target_rate)
 
 

@@ -247,23 +247,32 @@ def cold_start(
 class Progress:
     """A progress bar on stderr: tqdm's when it is installed, else a plain counter."""
 
-    def __init__(self, total: int) -> None:
-        self.total, self.done = total, 0
+    def __init__(self, total: int, desc: str = "bench", unit: str = "round") -> None:
+        self.total, self.done, self.desc = total, 0, desc
         try:
             from tqdm import tqdm
         except ImportError:
             self._bar = None
         else:
-            self._bar = tqdm(total=total, desc="bench", unit="round", file=sys.stderr, leave=False)
+            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False)
 
-    def step(self, note: str) -> None:
-        """One unit of work done; `note` says what is running."""
-        self.done += 1
+    def step(self, note: str = "", count: int = 1) -> None:
+        """`count` units of work done; `note` says what is running."""
+        self.done += count
         if self._bar is not None:
-            self._bar.set_postfix_str(note, refresh=False)
-            self._bar.update()
-        elif self.done == self.total or self.done % 25 == 0:
-            print(f"\rbench: {self.done}/{self.total} ({note})", end="", file=sys.stderr, flush=True)
+            if note:
+                self._bar.set_postfix_str(note, refresh=False)
+            self._bar.update(count)
+        elif self.done == self.total or self.done % 25 < count:
+            shown = f" ({note})" if note else ""
+            print(f"\r{self.desc}: {self.done}/{self.total}{shown}", end="", file=sys.stderr, flush=True)
+
+    def write(self, line: str) -> None:
+        """A line on stderr above the bar."""
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            print(f"\r{line}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         """Clear the bar (or end the counter's line)."""

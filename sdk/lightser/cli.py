@@ -1,30 +1,34 @@
-"""The `lightser` command: predict on files, describe a model, benchmark."""
+"""The `lightser` command: predict on files, folders and archives, describe a model, benchmark."""
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
+import io
 import json
 import os
 import sys
-from typing import Iterator, NoReturn, Sequence
+from typing import Any, Iterator, NoReturn, Sequence, TextIO
 
-from . import __version__, bench
-from .errors import LightSERError
+from . import __version__, audio, batch, bench, inputs
+from .errors import AudioError, InvalidArgumentError, LightSERError
 from .model import DEFAULT_MODEL, bundled_models
 from .recognizer import MIN_ENROL_SECONDS, Recognizer
-from .results import Prediction
+from .results import status
+from .table import FORMATS, Table
 
 
-def _scores_text(prediction: Prediction) -> str:
-    return " ".join(f"{label}={score:.3f}" for label, score in prediction.scores.items())
+def error_line(error: object, prog: str = "lightser") -> str:
+    """An error as one line, even when a file name holds a line break or other control
+    characters (escaped as Python writes them)."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(error))
+    return f"{prog}: error: {text}"
 
 
 def report(error: object, prog: str = "lightser") -> None:
-    """One line on stderr per error, even when a file name holds a line break or other control
-    characters (escaped as Python writes them)."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(error))
-    print(f"{prog}: error: {text}", file=sys.stderr, flush=True)
+    """One line on stderr per error (see `error_line`)."""
+    print(error_line(error, prog), file=sys.stderr, flush=True)
 
 
 class Parser(argparse.ArgumentParser):
@@ -63,6 +67,14 @@ def quiet_c_libraries() -> Iterator[None]:
         sys.stderr = python_stderr
 
 
+def _jobs(text: str) -> int:
+    """An argparse type: a number of processes."""
+    try:
+        return batch.check_jobs(int(text))
+    except (ValueError, InvalidArgumentError):
+        raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to {batch.MAX_JOBS}, got {text!r}") from None
+
+
 def _gate(text: str) -> float | None:
     """An argparse type: a level in dBFS, or 'off' (None: no level asked for)."""
     if text.strip().lower() == "off":
@@ -73,40 +85,120 @@ def _gate(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"expected a level in dBFS or 'off', got {text!r}") from None
 
 
-def _predict_one(rec: Recognizer, path: str, args: argparse.Namespace) -> None:
-    source = sys.stdin.buffer if path == "-" else path  # "-": audio piped in, read whole
-    if args.segments:
-        for seg in rec.iter_segments(source):
-            if args.json:
-                print(json.dumps({"file": path, **seg.to_dict()}), flush=True)
-            elif seg.prediction is None:
-                print(f"{path}\t{seg.start:.2f}-{seg.end:.2f}\tno-speech", flush=True)
-            else:
-                p = seg.prediction
-                print(f"{path}\t{seg.start:.2f}-{seg.end:.2f}\t{p.label}\t{p.confidence:.3f}\t{_scores_text(p)}", flush=True)
-        return
-    p = rec.predict(source)
-    if args.json:
-        print(json.dumps({"file": path, **p.to_dict()}), flush=True)
-    else:
-        print(f"{path}\t{p.label}\t{p.confidence:.3f}\t{_scores_text(p)}", flush=True)
+def _records(rec: Recognizer, item: tuple[str, audio.AudioSource, bool]) -> list[dict[str, Any]]:
+    """The output records of one input (a worker's task): one per file, or one per window with
+    `segments`, and a last one with the error if reading stopped part way."""
+    name, source, segments = item
+    records: list[dict[str, Any]] = []
+    try:
+        if isinstance(source, Exception):
+            raise source
+        if segments:
+            for seg in rec.iter_segments(source):
+                records.append({"file": name, "status": "ok" if seg.is_speech else "no-speech", **seg.to_dict()})
+        else:
+            records.append({"file": name, "status": "ok", **rec.predict(source).to_dict()})
+    except LightSERError as exc:
+        records.append({"file": name, "status": status(exc), "message": str(exc), "type": type(exc).__name__})
+    return records
+
+
+def _source(entry: inputs.Input) -> audio.AudioSource | Exception:
+    """What to read for an input: the path, stdin's bytes for "-", or the error to report."""
+    if entry.problem is not None:
+        return AudioError(entry.problem)
+    if entry.name != "-":
+        return entry.name
+    piped = io.BytesIO(sys.stdin.buffer.read())  # read here: worker processes have no stdin
+    piped.name = "<stdin>"  # type: ignore[misc]  # BytesIO takes attributes; errors name it so
+    return piped
+
+
+def _open_output(args: argparse.Namespace, table: Table) -> tuple[TextIO, collections.Counter[str]]:
+    """The stream to write to, and how many rows each file already has there (--resume)."""
+    if args.output is None:
+        if args.resume:
+            raise InvalidArgumentError("--resume needs --output FILE: the table it continues")
+        sys.stdout.write(table.header())
+        return sys.stdout, collections.Counter()
+    try:
+        handle = open(args.output, "a+" if args.resume else "w", encoding="utf-8", errors="surrogateescape",
+                      newline="")
+    except OSError as exc:
+        raise InvalidArgumentError(f"--output {args.output}: cannot write ({exc.strerror or exc})") from None
+    done: list[str] = []
+    if args.resume:
+        handle.seek(0)
+        try:
+            done, length = table.done(handle.read())
+        except InvalidArgumentError as exc:
+            handle.close()
+            raise InvalidArgumentError(f"--resume: {args.output}: {exc}") from None
+        handle.seek(0)
+        handle.truncate(len(handle.read(length).encode("utf-8", "surrogateescape")))  # a row cut short goes
+        handle.seek(0, os.SEEK_END)
+    if handle.tell() == 0:
+        handle.write(table.header())
+    return handle, collections.Counter(done)
+
+
+def _progress(args: argparse.Namespace, total: int) -> bench.Progress | None:
+    try:
+        terminal = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return bench.Progress(total, "predict", "file") if args.progress or terminal else None
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    if not args.files and not args.manifest:
+        raise InvalidArgumentError("predict: no input; give FILEs, folders, patterns or --manifest")
     rec = Recognizer(args.model, backend=args.backend, num_threads=args.threads, silence_db=args.silence_db,
                      voicing=args.voicing == "on", speeds=args.speeds)
     if args.enrol:
         rec = rec.for_speaker(*rec.speaker_stats(args.enrol, min_seconds=args.enrol_min_seconds))
-    failed = 0
-    for path in args.files:
-        try:
-            _predict_one(rec, path, args)
-        except LightSERError as exc:
-            failed += 1
-            if args.json:  # the JSON lines account for every file
-                print(json.dumps({"file": path, "error": str(exc), "type": type(exc).__name__}), flush=True)
-            report(exc)
+    table = Table("jsonl" if args.json else args.format, rec.labels, args.segments)
+    entries = inputs.expand(args.files, args.manifest or [], args.recursive)
+    out, done = _open_output(args, table)
+    todo = [entry for entry in entries if not _seen(done, entry.name)]
+    progress = _progress(args, len(todo))
+    items = ((entry.name, _source(entry), args.segments) for entry in todo)
+    failed = False
+    try:
+        for records in batch.ordered(rec, _records, items, args.jobs):
+            out.write("".join(map(table.line, records)))
+            out.flush()
+            failed = _check(records, args.strict, progress) or failed
+            if progress is not None:
+                progress.step()
+    finally:
+        if progress is not None:
+            progress.close()
+        if out is not sys.stdout:
+            out.close()
     return 1 if failed else 0
+
+
+def _seen(done: collections.Counter[str], name: str) -> bool:
+    """Whether `name` has a row left in the output file to account for it (--resume)."""
+    if done[name] <= 0:
+        return False
+    done[name] -= 1
+    return True
+
+
+def _check(records: list[dict[str, Any]], strict: bool, progress: bench.Progress | None) -> bool:
+    """Whether one input's records make the run fail (an error; with `strict`, no speech at all),
+    each such reported in one line on stderr."""
+    failures = [r["message"] for r in records if r["status"] == "error"]
+    if strict and all(r["status"] == "no-speech" for r in records):
+        failures += [r.get("message") or f"{r['file']}: no speech found" for r in records[-1:]]
+    for message in failures:
+        if progress is None:
+            report(message)
+        else:
+            progress.write(error_line(message))
+    return bool(failures)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -147,10 +239,32 @@ def _parser() -> argparse.ArgumentParser:
                        f"({', '.join(bundled_models())}; default {DEFAULT_MODEL[: -len('.tflite')]})")
         p.add_argument("--backend", default="auto", help="auto, ai-edge-litert, tflite-runtime or tensorflow")
 
-    pred = sub.add_parser("predict", help="emotion of each audio file, one line per file")
-    pred.add_argument("files", nargs="+", metavar="FILE", help="audio files; - reads one from stdin")
-    pred.add_argument("--json", action="store_true", help="JSON lines instead of text")
-    pred.add_argument("--segments", action="store_true", help="one line per window (the timeline)")
+    pred = sub.add_parser("predict", help="emotion of each audio file, one row per file",
+                          description="The emotion of each audio file, one row per file (or window), in input "
+                                      "order. Exit status: 0 when every input was processed (files with no "
+                                      "speech are rows with status no-speech), 1 when any could not be read "
+                                      "(or, with --strict, held no speech), 2 for a usage or model error.")
+    pred.add_argument("files", nargs="*", metavar="INPUT",
+                      help="audio files, folders (their audio files), quoted patterns such as 'calls/**/*.wav' "
+                           "(expanded here); - reads one file from stdin")
+    pred.add_argument("-r", "--recursive", action="store_true", help="folders: their subfolders' files too")
+    pred.add_argument("--manifest", action="append", metavar="FILE",
+                      help="a file listing inputs: one path a line, or CSV with a 'path' column (relative paths "
+                           "from the manifest's folder); may be repeated")
+    pred.add_argument("--format", choices=FORMATS, default="tsv",
+                      help="tsv (default) or csv, with a header: file, status (ok, no-speech, error), label, "
+                           "confidence, one column per class, message; or jsonl, one JSON object a line")
+    pred.add_argument("--json", action="store_true", help="the same as --format jsonl")
+    pred.add_argument("-o", "--output", metavar="FILE", help="write the table to FILE instead of stdout")
+    pred.add_argument("--resume", action="store_true",
+                      help="continue the table in --output FILE: skip the inputs it already has a row for "
+                           "(error rows included: delete them to try again), append the rest")
+    pred.add_argument("-j", "--jobs", type=_jobs, default=1, metavar="N",
+                      help="score in N processes (default 1); rows stay in input order")
+    pred.add_argument("--progress", action="store_true",
+                      help="a progress bar on stderr even when it is not a terminal (it is shown on a terminal)")
+    pred.add_argument("--strict", action="store_true", help="a file with no speech fails the run too (exit 1)")
+    pred.add_argument("--segments", action="store_true", help="one row per window (the timeline)")
     pred.add_argument("--threads", type=int, default=None, help="interpreter threads")
     pred.add_argument("--silence-db", type=_gate, default=None, metavar="DB",
                       help="also skip windows quieter than this level in dBFS (default off: speech is judged "

@@ -22,10 +22,13 @@ class Listener:
     `flush` ends a stream with the window that ends at its last sample. Holds about a window
     of audio. Not for sharing between threads: make one per stream."""
 
-    def __init__(self, recognizer: Recognizer, sample_rate: float, channels: int, minimum_seconds: float) -> None:
+    def __init__(
+        self, recognizer: Recognizer, sample_rate: float, channels: int, minimum_seconds: float, dtype: object = None
+    ) -> None:
         if isinstance(channels, bool) or not isinstance(channels, int) or not 1 <= channels <= 1024:
             raise InvalidArgumentError(f"channels={channels!r:.60}: expected an int from 1 to 1024")
         self._recognizer, self._channels = recognizer, channels
+        self._dtype = None if dtype is None else audio.pcm(b"", dtype, "dtype").dtype
         self._rate = audio.check_sample_rate(sample_rate)
         self._model_rate = recognizer.recipe.sample_rate
         self._length = recognizer.recipe.window_samples
@@ -44,15 +47,34 @@ class Listener:
         """Seconds of this stream pushed so far (at the model's rate, after resampling)."""
         return self._cutter.total / self._model_rate
 
-    def push(self, chunk: np.ndarray) -> list[Segment]:
+    def __repr__(self) -> str:
+        dtype = "" if self._dtype is None else f", dtype={str(self._dtype)!r}"
+        return (f"Listener(sample_rate={self._rate:g}, channels={self._channels}{dtype}, seconds={self.seconds:.2f}, "
+                f"model={self._recognizer.model.metadata.name!r})")
+
+    def push(self, chunk: np.ndarray | bytes | bytearray | memoryview) -> list[Segment]:
         """The windows `chunk` completes (often none): a NumPy array of any length, shape
         (samples,) for one channel or (samples, channels), int16, int32, float32 or float64,
-        at the listener's rate. Channels are averaged, a channel in opposite phase to the
+        at the listener's rate; or raw PCM bytes of the `dtype` given to `listen`, channels
+        interleaved. Channels are averaged, a channel in opposite phase to the
         first flipped, as for files. A chunk it cannot use raises `InvalidArgumentError` or
         `NonFiniteAudioError`, and the stream goes on as if it had not been pushed."""
+        if isinstance(chunk, (bytes, bytearray, memoryview)):
+            chunk = self._from_bytes(chunk)
         samples = self._downmix(audio.chunk_float(chunk, self._channels, "chunk"))
         return self._segments(self._cutter.feed(
             samples if self._resampler is None else self._resampler.resample_chunk(samples)))
+
+    def _from_bytes(self, chunk: bytes | bytearray | memoryview) -> np.ndarray:
+        """Raw PCM bytes as a (frames, channels) array of the listener's dtype."""
+        if self._dtype is None:
+            raise InvalidArgumentError("chunk: got bytes; make the listener with dtype= for raw PCM (e.g. "
+                                       "listen(16000, dtype='int16')), or push np.frombuffer(chunk, np.int16)")
+        samples = audio.pcm(chunk, self._dtype, "chunk")
+        if samples.shape[0] % self._channels:
+            raise InvalidArgumentError(f"chunk: {samples.shape[0]} samples are not whole frames of "
+                                       f"{self._channels} interleaved channels")
+        return samples.reshape(-1, self._channels)
 
     def flush(self) -> list[Segment]:
         """End the stream: the window that ends at its last sample, if the regular ones stopped

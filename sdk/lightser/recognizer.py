@@ -10,11 +10,11 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from . import audio, features, windows
-from .errors import AudioTooShortError, InvalidArgumentError, NoSpeechError
+from . import audio, batch, features, windows
+from .errors import AudioTooShortError, InvalidArgumentError, LightSERError, NoSpeechError
 from .model import Model, bundled_models
 from .live import Listener
-from .results import Prediction, Segment
+from .results import Prediction, Result, Segment
 
 MIN_SECONDS = 0.25
 GATE_FRAME_SECONDS = 0.064
@@ -87,7 +87,26 @@ class Recognizer:
             voicing=self.voicing,
         )
         self.speeds = audio.check_speeds(speeds)
+        self._arguments = dict(model=model, backend=backend, num_threads=num_threads, hop_seconds=hop_seconds,
+                               silence_db=silence_db, voicing=voicing, speeds=speeds)
         self._fixed = True
+
+    def __repr__(self) -> str:
+        meta = self.model.metadata
+        return (f"Recognizer(model={meta.name!r}, labels={list(self.labels)}, backend={self.model.backend.name!r}, "
+                f"silence_db={self.silence_db}, voicing={self.voicing}, speeds={self.speeds}, "
+                f"normalisation={self.recipe.normalisation!r})")
+
+    def __copy__(self) -> Recognizer:
+        """A shallow copy, sharing the loaded model (pickling loads it again)."""
+        clone = object.__new__(Recognizer)
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __reduce__(self) -> tuple[Callable[..., Recognizer], tuple[dict[str, object], features.FeatureRecipe]]:
+        """Pickled as its arguments and feature recipe (with a speaker's statistics, if any): the
+        copy loads the model again, e.g. in a worker process."""
+        return _restore, (self._arguments, self.recipe)
 
     def __setattr__(self, name: str, value: object) -> None:
         if getattr(self, "_fixed", False):
@@ -100,7 +119,11 @@ class Recognizer:
         return self.model.labels
 
     def _windows(
-        self, source: audio.AudioSource, sample_rate: float | None, progress: Callable[[float], None] | None
+        self,
+        source: audio.AudioSource,
+        sample_rate: float | None,
+        progress: Callable[[float], None] | None,
+        dtype: object = None,
     ) -> Iterator[tuple[float, float, np.ndarray]]:
         """(start s, end s, samples) of each window. `source` is opened and checked at the call,
         so a bad one raises here rather than at the first window."""
@@ -108,7 +131,7 @@ class Recognizer:
             raise InvalidArgumentError(f"progress={progress!r}: expected a function of the seconds read, or None")
         rate = self.recipe.sample_rate
         cut = windows.sliding(
-            audio.stream(source, sample_rate, rate),
+            audio.stream(source, sample_rate, rate, dtype),
             length=self.recipe.window_samples,
             hop=int(round(self.hop_seconds * rate)),
             minimum=int(round(MIN_SECONDS * rate)),
@@ -140,19 +163,21 @@ class Recognizer:
         source: audio.AudioSource,
         sample_rate: float | None = None,
         *,
+        dtype: object = None,
         progress: Callable[[float], None] | None = None,
     ) -> Iterator[Segment]:
         """One `Segment` per window, each as the audio is read (constant memory). A source that
         cannot be read raises at the call, before the first window."""
-        cut = self._windows(source, sample_rate, progress)
+        cut = self._windows(source, sample_rate, progress, dtype)
         return (Segment(start, end, self._prediction(samples)) for start, end, samples in cut)
 
-    def listen(self, sample_rate: float, channels: int = 1) -> Listener:
+    def listen(self, sample_rate: float, channels: int = 1, dtype: object = None) -> Listener:
         """A `Listener` for live audio of `channels` channels at `sample_rate`: push chunks as
         they arrive (from a microphone callback), get a `Segment` for each window as soon as it
         is complete, the same windows and scores as `predict_segments` gives for the whole
-        recording."""
-        return Listener(self, sample_rate, channels, MIN_SECONDS)
+        recording. dtype: the sample type of chunks pushed as raw PCM bytes (interleaved
+        channels), e.g. "int16"; arrays carry their own."""
+        return Listener(self, sample_rate, channels, MIN_SECONDS, dtype)
 
     def _prediction(self, samples: np.ndarray) -> Prediction | None:
         """The window's prediction, or None where the speech gate turns it away."""
@@ -163,6 +188,7 @@ class Recognizer:
         source: audio.AudioSource,
         sample_rate: float | None = None,
         *,
+        dtype: object = None,
         progress: Callable[[float], None] | None = None,
     ) -> list[Segment]:
         """The timeline: one `Segment` per window; silent windows have no prediction.
@@ -170,25 +196,27 @@ class Recognizer:
         progress: called as each window is read, before it is classified, with the seconds
             of audio read so far.
         """
-        return list(self.iter_segments(source, sample_rate, progress=progress))
+        return list(self.iter_segments(source, sample_rate, dtype=dtype, progress=progress))
 
     def predict(
         self,
         source: audio.AudioSource,
         sample_rate: float | None = None,
         *,
+        dtype: object = None,
         progress: Callable[[float], None] | None = None,
     ) -> Prediction:
         """The emotion of a whole clip: scores averaged over its speech windows.
 
         source: a path or binary file object (anything libsndfile reads: WAV, FLAC, OGG,
             MP3, ...; a file object is read from its position and put back there),
-            bytes of such a file, or a NumPy array (int16, int32, float32, float64;
-            shape (samples,) or (samples, channels)) with `sample_rate` (1 kHz to 1 MHz).
+            bytes of such a file, a NumPy array (int16, int32, float32, float64;
+            shape (samples,) or (samples, channels)) with `sample_rate` (1 kHz to 1 MHz),
+            or raw mono PCM bytes with `sample_rate` and `dtype` (e.g. "int16", "<f4").
         Raises a `LightSERError` subclass naming the input and the problem.
         """
         total, count, refusals = np.zeros(len(self.labels)), 0, set()
-        for _, _, samples in self._windows(source, sample_rate, progress):
+        for _, _, samples in self._windows(source, sample_rate, progress, dtype):
             refusal = self.gate.refusal(samples)
             if refusal is None:
                 total, count = total + self._scores(samples), count + 1
@@ -197,6 +225,30 @@ class Recognizer:
         if count == 0:
             raise NoSpeechError(f"{audio.describe(source)}: no speech found ({self._refusal_text(refusals)})")
         return Prediction.from_probabilities(self.labels, total / count)
+
+    def predict_many(
+        self,
+        sources: Iterable[audio.AudioSource],
+        sample_rate: float | None = None,
+        *,
+        dtype: object = None,
+        jobs: int = 1,
+    ) -> Iterator[Result]:
+        """`predict` on each source, lazily, as a `Result` per source in input order: its
+        prediction, or the `LightSERError` that stopped it as a value (`status` "no-speech" or
+        "error"), so one bad file does not end a batch. `sample_rate`/`dtype` apply to every source.
+
+        jobs: processes to score in (1: this one). Each worker process loads its own copy of
+            this recognizer; sources travel to it pickled (paths are cheap, arrays are copied).
+            As with any process pool, a script calling this with jobs > 1 should guard its
+            top level with `if __name__ == "__main__":`.
+        """
+        workers = batch.check_jobs(jobs)
+        if isinstance(sources, (str, os.PathLike, bytes, bytearray, np.ndarray)) or not isinstance(sources, Iterable):
+            raise InvalidArgumentError(f"predict_many: got {type(sources).__name__}; expected an iterable of "
+                                       "sources (for one, use predict)")
+        items = ((index, source, sample_rate, dtype) for index, source in enumerate(sources))
+        return batch.ordered(self, _result, items, workers)
 
     def _refusal_text(self, refusals: set[str]) -> str:
         """Why the speech gate turned every window away, and the switches that let them through."""
@@ -290,3 +342,19 @@ class Recognizer:
                 f"{caller}: speeds={self.speeds} cannot be combined with enrolment (the statistics "
                 "describe the voice as recorded, not sped up); use speeds=(1.0,)"
             )
+
+
+def _restore(arguments: dict[str, object], recipe: features.FeatureRecipe) -> Recognizer:
+    """A Recognizer made from the arguments of another, with its feature recipe (see `__reduce__`)."""
+    recognizer = Recognizer(**arguments)  # type: ignore[arg-type]
+    object.__setattr__(recognizer, "recipe", recipe)
+    return recognizer
+
+
+def _result(recognizer: Recognizer, item: tuple[int, audio.AudioSource, float | None, object]) -> Result:
+    """One `predict_many` item, with a `LightSERError` as a value."""
+    index, source, sample_rate, dtype = item
+    try:
+        return Result(index, audio.describe(source), recognizer.predict(source, sample_rate, dtype=dtype))
+    except LightSERError as exc:
+        return Result(index, audio.describe(source), error=exc)

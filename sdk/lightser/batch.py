@@ -1,0 +1,94 @@
+"""Many inputs, one output each, in input order: in this process, or in a pool of worker
+processes that each hold their own copy of the Recognizer (unpickled from its arguments)."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
+
+from .errors import InvalidArgumentError, LightSERError
+
+if TYPE_CHECKING:
+    from .recognizer import Recognizer
+
+Item = TypeVar("Item")
+Out = TypeVar("Out")
+MAX_JOBS = 1024
+CHUNK = 8  # items per message to a worker: fewer round trips for short clips, results still come soon
+AHEAD = 2  # chunks in flight per worker: one being scored, one waiting
+PARENT_CHECK_SECONDS = 1.0  # how often a worker looks whether the process that started it is still there
+
+_recognizer: Recognizer | None = None  # a worker process's own
+
+
+def check_jobs(jobs: object) -> int:
+    """`jobs` as an int from 1 to MAX_JOBS, or `InvalidArgumentError`."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise InvalidArgumentError(f"jobs={jobs!r:.60}: expected an int from 1 to {MAX_JOBS}")
+    return jobs
+
+
+def _leave_with(parent: int) -> None:
+    """End this worker once the process that started it is gone (killed, say), rather than
+    wait for work for ever."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
+
+
+def _start_worker(recognizer: Recognizer, parent: int) -> None:
+    global _recognizer
+    _recognizer = recognizer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    threading.Thread(target=_leave_with, args=(parent,), daemon=True).start()
+
+
+def _run_chunk(task: Callable[[Recognizer, Any], Out], chunk: list[Any]) -> list[Out]:
+    assert _recognizer is not None, "set by _start_worker"
+    return [task(_recognizer, item) for item in chunk]
+
+
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def ordered(
+    recognizer: Recognizer, task: Callable[[Recognizer, Item], Out], items: Iterable[Item], jobs: int
+) -> Iterator[Out]:
+    """`task(recognizer, item)` for each item, in order, in `jobs` processes (1: this one).
+    `task` must be a module-level function; it should return errors as values: an exception it
+    raises ends the iteration. Reads `items` only as far as the work in flight needs."""
+    if jobs == 1:
+        return (task(recognizer, item) for item in items)
+    return _pooled(recognizer, task, items, jobs)
+
+
+def _pooled(
+    recognizer: Recognizer, task: Callable[[Recognizer, Item], Out], items: Iterable[Item], jobs: int
+) -> Iterator[Out]:
+    # spawn: workers start from a fresh interpreter (no copy of this process's interpreter
+    # threads), and their parent is this process, which they watch.
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker, initargs=(recognizer, os.getpid()))
+    chunks = _chunks(items, CHUNK)
+    pending: collections.deque[Future[list[Out]]] = collections.deque(
+        pool.submit(_run_chunk, task, chunk) for chunk in itertools.islice(chunks, AHEAD * jobs))
+    try:
+        while pending:
+            done = pending.popleft().result()
+            pending.extend(pool.submit(_run_chunk, task, chunk) for chunk in itertools.islice(chunks, 1))
+            yield from done
+    except BrokenProcessPool as exc:
+        raise LightSERError(f"a worker process ended unexpectedly ({exc}); rerun with jobs=1 to find the input") from exc
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
