@@ -1,7 +1,7 @@
 """Run the benchmark suite: `python -m benchmarks.run [--sections variants,features,backends,opensmile]`.
 
 Writes benchmarks/results/<section>.json, summary.md and PNG plots. Needs the `export`
-and `bench` extras (pip install -e '.[export,bench]'); tflite-runtime is optional
+and `bench` extras (pip install -e '.[bench]' -e ./export); tflite-runtime is optional
 (benchmarks/setup_tflite_runtime.sh). The whole run is pinned to --cpus (default core 0)
 before numpy loads, so every figure is a one-core figure.
 """
