@@ -48,6 +48,14 @@ def describe(source: object) -> str:
     return file_name if isinstance(file_name, str) else f"<{type(source).__name__}>"
 
 
+def named_bytes(data: bytes, name: str | None) -> io.BytesIO:
+    """A file's bytes as a file object that messages name `name` (as `describe` does)."""
+    handle = io.BytesIO(data)
+    if name is not None:
+        handle.name = name  # type: ignore[attr-defined]  # BytesIO takes attributes
+    return handle
+
+
 def finite(value: object) -> float | None:
     """`value` as a float if it is a finite real number (or a 0-d array of one, as `np.load`
     gives), else None; bools are not numbers here."""

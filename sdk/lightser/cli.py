@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import io
 import json
 import os
 import sys
@@ -109,9 +108,7 @@ def _source(entry: inputs.Input) -> audio.AudioSource | Exception:
         return AudioError(entry.problem)
     if entry.name != "-":
         return entry.name
-    piped = io.BytesIO(sys.stdin.buffer.read())  # read here: worker processes have no stdin
-    piped.name = "<stdin>"  # type: ignore[misc]  # BytesIO takes attributes; errors name it so
-    return piped
+    return audio.named_bytes(sys.stdin.buffer.read(), "<stdin>")  # read here: worker processes have no stdin
 
 
 def _open_output(args: argparse.Namespace, table: Table) -> tuple[TextIO, collections.Counter[str]]:

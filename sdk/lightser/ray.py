@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import audio
 from .errors import InvalidArgumentError
 from .recognizer import Recognizer
 
@@ -43,7 +44,9 @@ class Predict:
         if column is None:
             raise InvalidArgumentError(f"lightser.ray.Predict: a batch needs a 'bytes' or 'path' column; got "
                                        f"{sorted(batch)} (use batch_format='numpy' or the default)")
-        sources = [bytes(value) if column == "bytes" else str(value) for value in batch[column]]
+        names = [str(path) for path in batch["path"]] if "path" in batch else None
+        sources = [str(value) for value in batch[column]] if column == "path" else [
+            audio.named_bytes(bytes(value), None if names is None else names[i]) for i, value in enumerate(batch[column])]
         results = list(self.recognizer.predict_many(sources))
         labels = self.recognizer.labels
         scores = np.full((len(results), len(labels)), np.nan)
@@ -60,3 +63,4 @@ class Predict:
         out["message"] = np.array(["" if result.error is None else str(result.error) for result in results],
                                   dtype=object)
         return out
+

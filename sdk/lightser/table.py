@@ -57,7 +57,8 @@ class Table:
         for name in self._names(lines):
             if name is None:
                 if lines.position < len(text) - len(header):
-                    raise InvalidArgumentError(f"a damaged record after the first {len(files)}; not resuming")
+                    raise InvalidArgumentError(f"record {len(files) + 1} is damaged or not a {self.format} record "
+                                               "(another --format?); not resuming")
                 break
             files.append(name)
             end = lines.position
