@@ -80,6 +80,22 @@ def test_bytes(ray, archive):
     _check(rows, expected)
 
 
+def test_the_command_writes_a_table(ray, archive, tmp_path):
+    """`python -m lightser.ray INPUT OUTPUT` (run in this process, on the fixture's instance)."""
+    import csv
+
+    from lightser.ray import main
+
+    folder, expected = archive
+    assert main([str(folder), str(tmp_path / "table"), "--format", "csv", "--workers", "1"]) == 0
+    rows = [row for part in sorted((tmp_path / "table").glob("*.csv"))
+            for row in csv.DictReader(part.open(newline=""))]
+    for row in rows:
+        row.update({key: float(value) if value else math.nan for key, value in row.items()
+                    if key not in ("path", "status", "label", "message")})
+    _check(rows, expected)
+
+
 def test_a_batch_without_audio_is_refused():
     from lightser import InvalidArgumentError
     from lightser.ray import Predict

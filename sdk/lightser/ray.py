@@ -12,18 +12,20 @@ Each batch comes in with a "bytes" column (the files' contents, as `read_binary_
 or a "path" column (paths every worker can read), and goes out with every other column kept
 (the "bytes" dropped) and these added, as `lightser predict` writes them: "status" ("ok",
 "no-speech", "error"), "label", "confidence", one column of scores per class (NaN where there
-is no prediction) and "message" (why not). This module does not import Ray itself.
+is no prediction) and "message" (why not). Only `main` (the command `python -m lightser.ray`, for `ray job submit`) imports Ray.
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from . import audio
 from .errors import InvalidArgumentError
+from .inputs import AUDIO_SUFFIXES
 from .recognizer import Recognizer
 
 SOURCE_COLUMNS = ("bytes", "path")  # where the audio is read from, in this order of preference
@@ -64,3 +66,37 @@ class Predict:
                                   dtype=object)
         return out
 
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lightser.ray",
+        description="Score every audio file under INPUT on a Ray cluster (the one `ray job submit` or RAY_ADDRESS "
+                    "names, else a local one) and write the table to OUTPUT, a folder of files.")
+    parser.add_argument("input", nargs="+", help="files or folders, local or any URI Ray reads (s3://, gs://, ...)")
+    parser.add_argument("output", help="a folder to write the table to, local or a URI")
+    parser.add_argument("--format", choices=("parquet", "csv", "json"), default="parquet")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="recognizers (1 CPU each; default: the cluster's CPUs less one, for the reads)")
+    parser.add_argument("--batch-size", type=int, default=64, help="files per batch a worker scores")
+    parser.add_argument("--model", default=None, help="a bundled model's name or a .tflite path every node has")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m lightser.ray INPUT... OUTPUT`: read_binary_files -> Predict -> write_FORMAT."""
+    import ray
+
+    args = _parser().parse_args(argv)
+    if not ray.is_initialized():
+        ray.init()  # joins the cluster of `ray job submit` or RAY_ADDRESS, else starts a local one
+    workers = args.workers or max(1, int(ray.cluster_resources().get("CPU", 2)) - 1)
+    files = ray.data.read_binary_files(args.input, include_paths=True, file_extensions=sorted(
+        suffix[1:] for suffix in AUDIO_SUFFIXES))
+    scored = files.map_batches(Predict, fn_constructor_kwargs={"model": args.model}, batch_size=args.batch_size,
+                               compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)
+    getattr(scored, f"write_{args.format}")(args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
