@@ -68,7 +68,8 @@ def test_predict_many_in_two_processes_matches_one(recognizer, clips):
     one = list(recognizer.predict_many(sources))
     two = list(recognizer.predict_many(iter(sources), jobs=2))  # any iterable, read lazily
     assert [r.source for r in two] == sources
-    assert [(r.status, r.prediction, str(r.error)) for r in two] == [(r.status, r.prediction, str(r.error)) for r in one]
+    outcomes = [[(r.status, r.prediction, str(r.error)) for r in results] for results in (one, two)]
+    assert outcomes[0] == outcomes[1]
 
 
 def test_predict_many_rejects_bad_arguments(recognizer):

@@ -71,7 +71,8 @@ def _jobs(text: str) -> int:
     try:
         return batch.check_jobs(int(text))
     except (ValueError, InvalidArgumentError):
-        raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to {batch.MAX_JOBS}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a number of processes from 1 to {batch.MAX_JOBS}, got {text!r}") from None
 
 
 def _gate(text: str) -> float | None:

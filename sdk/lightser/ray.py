@@ -12,7 +12,8 @@ Each batch comes in with a "bytes" column (the files' contents, as `read_binary_
 or a "path" column (paths every worker can read), and goes out with every other column kept
 (the "bytes" dropped) and these added, as `lightser predict` writes them: "status" ("ok",
 "no-speech", "error"), "label", "confidence", one column of scores per class (NaN where there
-is no prediction) and "message" (why not). Only `main` (the command `python -m lightser.ray`, for `ray job submit`) imports Ray.
+is no prediction) and "message" (why not). Only `main` (the command `python -m lightser.ray`,
+for `ray job submit`) imports Ray.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ class Predict:
         if column is None:
             raise InvalidArgumentError(f"lightser.ray.Predict: a batch needs a 'bytes' or 'path' column; got "
                                        f"{sorted(batch)} (use batch_format='numpy' or the default)")
-        names = [str(path) for path in batch["path"]] if "path" in batch else None
-        sources = [str(value) for value in batch[column]] if column == "path" else [
-            audio.named_bytes(bytes(value), None if names is None else names[i]) for i, value in enumerate(batch[column])]
+        names = [str(path) for path in batch["path"]] if "path" in batch else [None] * len(batch[column])
+        sources = names if column == "path" else [
+            audio.named_bytes(bytes(value), name) for value, name in zip(batch[column], names)]
         results = list(self.recognizer.predict_many(sources))
         labels = self.recognizer.labels
         scores = np.full((len(results), len(labels)), np.nan)
