@@ -8,7 +8,7 @@ import soundfile
 
 from conftest import voiced
 
-pytest.importorskip("tqdm", reason="the training side needs the export extra")
+pytest.importorskip("tqdm", reason="the training side is not installed: pip install ./export")
 
 from lightser.features import FeatureRecipe  # noqa: E402
 from lightser_export import corrupt, datasets, featurize  # noqa: E402

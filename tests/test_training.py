@@ -15,7 +15,7 @@ import soundfile
 
 from conftest import ROOT, voiced
 
-pytest.importorskip("tensorflow", reason="training tests need the export extra")
+pytest.importorskip("tensorflow", reason="training tests need the training side: pip install ./export")
 pytestmark = pytest.mark.tensorflow
 
 from lightser import Recognizer  # noqa: E402

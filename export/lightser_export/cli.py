@@ -406,7 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with quiet_c_libraries():  # TensorFlow's import prints absl and oneDNN notes straight to fd 2
             import tensorflow  # noqa: F401
     except ImportError:
-        report_error("TensorFlow is missing; install the training side from a clone: pip install ./export", "lightser-train")
+        report_error("TensorFlow is missing; install the training side from a clone: pip install ./export",
+                     "lightser-train")
         return 2
     from .datasets import DatasetError
 
