@@ -72,6 +72,14 @@ def test_predict_many_in_two_processes_matches_one(recognizer, clips):
     assert outcomes[0] == outcomes[1]
 
 
+def test_file_objects_stay_in_one_process(recognizer, clips):
+    with open(clips / "call1.wav", "rb") as handle:
+        (result,) = recognizer.predict_many([handle])
+        assert result.ok and handle.tell() == 0
+        with pytest.raises(InvalidArgumentError, match="jobs=2: an input cannot be sent to a worker process"):
+            list(recognizer.predict_many([handle], jobs=2))
+
+
 def test_predict_many_rejects_bad_arguments(recognizer):
     for jobs in (0, -1, 1.5, True, "2"):
         with pytest.raises(InvalidArgumentError, match="jobs="):

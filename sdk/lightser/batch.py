@@ -97,5 +97,10 @@ def _pooled(
     except BrokenProcessPool as exc:
         raise LightSERError(f"a worker process ended unexpectedly ({exc}); rerun with jobs=1 to find the "
                             "input") from exc
+    except (TypeError, AttributeError, pickle.PicklingError) as exc:
+        if "pickle" not in str(exc):  # not the sending of a chunk: a bug, raised as it is
+            raise
+        raise InvalidArgumentError(f"jobs={jobs}: an input cannot be sent to a worker process ({exc}); pass "
+                                   "paths, bytes or arrays, or use jobs=1 for file objects") from exc
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
