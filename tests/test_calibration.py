@@ -12,7 +12,8 @@ from lightser import Model, ModelError
 from lightser.features import extract
 from lightser.metadata import read_metadata
 from lightser.model import default_model_path, tempered
-from lightser_export.calibration import expected_calibration_error, fit_temperature
+from lightser_export.calibration import fit_temperature
+from lightser_export.metrics import expected_calibration_error
 
 from conftest import voiced
 
