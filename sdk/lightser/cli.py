@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 import sys
-from typing import Any, Iterator, NoReturn, Sequence, TextIO
+from typing import Any, Iterator, Mapping, NoReturn, Sequence, TextIO
 
 from . import __version__, audio, batch, bench, inputs
 from .errors import AudioError, InvalidArgumentError, LightSERError
@@ -199,6 +199,17 @@ def _check(records: list[dict[str, Any]], strict: bool, progress: bench.Progress
     return bool(failures)
 
 
+def _trained_on(training: Mapping[str, Any]) -> list[str]:
+    """One line per corpus a model heard (language, speakers, clips, licence), from its metadata."""
+    corpora = training.get("corpora")
+    if isinstance(corpora, dict):
+        return [f"{name}: {c.get('language')}, {c.get('speakers')} speakers, {c.get('clips')} clips; "
+                f"licence: {c.get('licence')}" for name, c in corpora.items() if isinstance(c, dict)]
+    speakers = training.get("speakers")
+    return [f"{training.get('dataset', 'unknown')}: {len(speakers) if isinstance(speakers, list) else '?'} speakers, "
+            f"{training.get('clips', '?')} clips"]
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     rec = Recognizer(args.model, backend=args.backend)
     meta = rec.model.metadata
@@ -213,6 +224,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "window_seconds": meta.recipe.window_seconds,
         "sample_rate": meta.recipe.sample_rate,
         "normalisation": meta.recipe.normalisation,
+        "temperature": meta.temperature,
+        "trained_on": _trained_on(meta.training),
         "backend": f"{rec.model.backend.name} {rec.model.backend.version}",
         "bundled_models": bundled_models(),
         "training": meta.training,
