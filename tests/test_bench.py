@@ -42,13 +42,27 @@ def test_size_and_memory_fields(report):
 
 
 def test_latency_fields_are_positive_and_ordered(report):
-    assert [entry["threads"] for entry in report["latency"]] == [1, 2]
+    settings = [(entry["threads"], entry["sample_rate"]) for entry in report["latency"]]
+    assert settings == [(1, 16000), (1, 48000), (2, 16000), (2, 48000)]
     for entry in report["latency"]:
         assert tuple(entry["stages_ms"]) == bench.STAGES
         for stage, figures in entry["stages_ms"].items():
             assert all(_positive(figures[k]) for k in STAGE_FIELDS), stage
             assert figures["p50"] <= figures["p90"] <= figures["p99"], stage
+            assert entry["over_inference"][stage] == pytest.approx(figures["p50"] / entry["stages_ms"]["inference"]["p50"])
         assert _positive(entry["real_time_factor"])
+        segments = entry["segments"]
+        assert segments["audio_seconds"] == pytest.approx(bench.THROUGHPUT_SECONDS)
+        assert segments["windows"] == 39  # 3 s windows every 1.5 s over 60 s
+        assert _positive(segments["windows_per_second"])
+
+
+def test_text_report_shows_the_ratio_to_inference(report):
+    lines = bench.text_report(report).splitlines()
+    e2e = [line.split() for line in lines if " end_to_end " in line]
+    assert [row[1] for row in e2e] == ["16", "48", "16", "48"]  # "16 kHz", "48 kHz" per thread count
+    for row, entry in zip(e2e, report["latency"]):
+        assert float(row[-1]) == pytest.approx(entry["over_inference"]["end_to_end"], abs=0.006)
 
 
 def test_cold_start_device_and_input_fields(report):
@@ -60,9 +74,9 @@ def test_cold_start_device_and_input_fields(report):
     for key in ("cpu", "arch", "os", "python", "numpy", "backend", "backend_version"):
         assert isinstance(device[key], str) and device[key], key
     assert 1 <= device["cores_allowed"] <= device["cores"]
-    clip = report["input"]
-    assert (clip["seconds"], clip["sample_rate"], clip["windows"]) == (3.0, bench.SYNTHETIC_RATE, 1)
-    assert clip["speeds"] == [1.0]
+    clips = [(clip["seconds"], clip["sample_rate"], clip["windows"]) for clip in report["inputs"]]
+    assert clips == [(3.0, rate, 1) for rate in bench.SYNTHETIC_RATES]
+    assert report["speeds"] == [1.0]
     assert 0.0 < report["prediction"]["confidence"] <= 1.0
 
 
@@ -77,10 +91,10 @@ def test_speeds_option_reaches_the_recognizer_and_the_cold_start(tmp_path, monke
     seen, real = [], bench.cold_start
     monkeypatch.setattr(bench, "cold_start", lambda *args: seen.append(args[-1]) or real(*args))
     report = bench.run_bench(runs=1, warmup=0, speeds=(0.9, 1.0, 1.1))
-    assert report["input"]["speeds"] == [0.9, 1.0, 1.1] and seen == [(0.9, 1.0, 1.1)]
+    assert report["speeds"] == [0.9, 1.0, 1.1] and seen == [(0.9, 1.0, 1.1)]
     out = tmp_path / "speeds.json"
     assert cli.main(["bench", "--runs", "1", "--warmup", "0", "--speeds", "0.9,1,1.1", "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["input"]["speeds"] == [0.9, 1.0, 1.1]
+    assert json.loads(out.read_text())["speeds"] == [0.9, 1.0, 1.1]
 
 
 def test_bad_options_are_rejected(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import platform
 import resource
@@ -28,7 +29,9 @@ from .errors import AudioError, InvalidArgumentError, LightSERError
 from .recognizer import Recognizer
 
 SYNTHETIC_SECONDS = 3.0
-SYNTHETIC_RATE = 48000
+SYNTHETIC_RATES = (16000, 48000)  # a model's own rate, and a common recording rate that needs resampling
+THROUGHPUT_SECONDS = 60.0  # the recording `predict_segments` is timed on
+THROUGHPUT_RUNS = 3  # its timed repetitions (the median is kept)
 STAGES = ("decode", "resample", "gate", "features", "inference", "end_to_end")
 PERCENTILES = (50, 90, 99)
 _MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -70,16 +73,18 @@ def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
     return buffer.getvalue()
 
 
-def load_clip(path: str | None) -> dict[str, Any]:
-    """The benchmark input held in memory: `path`'s bytes, or a synthetic 3 s WAV at 48 kHz.
+def load_clips(path: str | None) -> list[dict[str, Any]]:
+    """The benchmark inputs held in memory: `path`'s bytes, or synthetic 3 s WAVs at each of
+    SYNTHETIC_RATES. Each is a dict of name, data (encoded bytes), sample_rate (Hz) and seconds."""
+    if path is not None:
+        return [load_clip(path)]
+    return [{"name": f"synthetic voiced {SYNTHETIC_SECONDS:g} s, {rate} Hz 16-bit WAV", "sample_rate": rate,
+             "data": wav_bytes(synthetic_voice(SYNTHETIC_SECONDS, rate), rate), "seconds": SYNTHETIC_SECONDS}
+            for rate in SYNTHETIC_RATES]
 
-    Returns name, data (encoded bytes), sample_rate (Hz) and seconds.
-    """
-    if path is None:
-        samples = synthetic_voice(SYNTHETIC_SECONDS, SYNTHETIC_RATE)
-        name = f"synthetic voiced {SYNTHETIC_SECONDS:g} s, {SYNTHETIC_RATE} Hz 16-bit WAV"
-        return {"name": name, "data": wav_bytes(samples, SYNTHETIC_RATE),
-                "sample_rate": SYNTHETIC_RATE, "seconds": SYNTHETIC_SECONDS}
+
+def load_clip(path: str) -> dict[str, Any]:
+    """`path`'s bytes as a benchmark input (see `load_clips`)."""
     try:
         data = Path(path).read_bytes()
         info = soundfile.info(io.BytesIO(data))
@@ -110,6 +115,25 @@ def stage_calls(rec: Recognizer, clip: dict[str, Any]) -> dict[str, Callable[[],
         "inference": lambda: rec.model.run(feats),
         "end_to_end": lambda: rec.predict(clip["data"]),
     }
+
+
+def segments_throughput(rec: Recognizer, clip: dict[str, Any]) -> dict[str, float]:
+    """`predict_segments` on a THROUGHPUT_SECONDS recording (the clip repeated, as a 16-bit WAV
+    file at the clip's rate): windows, and windows per second (median of THROUGHPUT_RUNS)."""
+    samples = audio.read(clip["data"], None, clip["sample_rate"])
+    repeats = math.ceil(THROUGHPUT_SECONDS * clip["sample_rate"] / samples.shape[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        with soundfile.SoundFile(path, "w", clip["sample_rate"], 1, "PCM_16", format="WAV") as out:
+            for _ in range(repeats):
+                out.write(samples)
+        seconds = []
+        for _ in range(THROUGHPUT_RUNS):
+            started = time.perf_counter()
+            windows = len(rec.predict_segments(path))
+            seconds.append(time.perf_counter() - started)
+    return {"audio_seconds": repeats * samples.shape[0] / clip["sample_rate"], "windows": windows,
+            "windows_per_second": windows / float(np.median(seconds))}
 
 
 def time_stages(
@@ -283,13 +307,17 @@ class Progress:
 
 
 def _latency(rec: Recognizer, clip: dict[str, Any], runs: int, warmup: int, tick: Callable[[], None]) -> dict[str, Any]:
-    """Per-stage figures and the real-time factor (end-to-end p50 / audio duration) of one setting."""
+    """Per-stage figures of one setting and input; each stage's p50 over inference's; the
+    real-time factor (end-to-end p50 / audio duration); `predict_segments` throughput."""
     seconds = time_stages(stage_calls(rec, clip), runs, warmup, tick)
     stages = {name: summarise_ms(values) for name, values in seconds.items()}
     return {
         "threads": rec.model.num_threads,
+        "sample_rate": clip["sample_rate"],
         "stages_ms": stages,
+        "over_inference": {name: s["p50"] / stages["inference"]["p50"] for name, s in stages.items()},
         "real_time_factor": stages["end_to_end"]["p50"] / 1000.0 / clip["seconds"],
+        "segments": segments_throughput(rec, clip),
     }
 
 
@@ -303,23 +331,27 @@ def run_bench(
     speeds: Sequence[float] = (1.0,),
 ) -> dict[str, Any]:
     """Every figure of the report as a JSON-ready dict: device, model size (bytes, parameters,
-    MACs, activations), input, per-stage latency for each thread count, cold start, peak RSS.
+    MACs, activations), inputs, per-stage latency for each thread count and input, cold start
+    (on the last input), peak RSS.
 
-    audio_path: the input clip (default: synthetic, see `load_clip`); runs/warmup: timed and
-    untimed rounds per thread count; threads: interpreter thread counts to sweep;
-    speeds: the Recognizer's test-time speeds.
+    audio_path: the input clip (default: synthetic clips at 16 and 48 kHz, see `load_clips`);
+    runs/warmup: timed and untimed rounds per thread count and input; threads: interpreter
+    thread counts to sweep; speeds: the Recognizer's test-time speeds.
     """
     if runs < 1 or warmup < 0 or not threads or min(threads) < 1:
         raise InvalidArgumentError(
             f"runs={runs}, warmup={warmup}, threads={list(threads)}: expected runs >= 1, warmup >= 0, threads >= 1"
         )
-    clip = load_clip(audio_path)
-    progress = Progress(len(threads) * (runs + warmup) + 1)
+    clips = load_clips(audio_path)
+    clip = clips[-1]
+    progress = Progress(len(threads) * len(clips) * (runs + warmup) + 1)
     latency = []
     try:
         for n in threads:
             rec = Recognizer(model, backend=backend, num_threads=n, speeds=speeds)
-            latency.append(_latency(rec, clip, runs, warmup, lambda: progress.step(f"{n} thread(s)")))
+            for clip in clips:
+                note = f"{n} thread(s), {clip['sample_rate'] / 1000:g} kHz"
+                latency.append(_latency(rec, clip, runs, warmup, lambda: progress.step(note)))
         interpreter = rec.model.backend.interpreter(rec.model.path.read_bytes(), 1)
         cold = cold_start(rec.model.path, rec.model.backend.name, threads[0], clip, speeds)
         progress.step("cold start")
@@ -334,9 +366,10 @@ def run_bench(
         "device": device_info(rec),
         "model": {"path": str(rec.model.path), "name": meta.name, "quantization": meta.quantization,
                   "size_bytes": rec.model.size_bytes, **graph_stats(interpreter)},
-        "input": {"name": clip["name"], "seconds": clip["seconds"], "sample_rate": clip["sample_rate"],
-                  "windows": len(rec.predict_segments(clip["data"])), "model_rate": rec.recipe.sample_rate,
-                  "speeds": list(rec.speeds)},
+        "inputs": [{"name": c["name"], "seconds": c["seconds"], "sample_rate": c["sample_rate"],
+                    "windows": len(rec.predict_segments(c["data"]))} for c in clips],
+        "model_rate": rec.recipe.sample_rate,
+        "speeds": list(rec.speeds),
         "settings": {"runs": runs, "warmup": warmup, "threads": list(threads), "cpus_allowed": allowed_cpus()},
         "latency": latency,
         "cold_start": cold,
@@ -346,28 +379,34 @@ def run_bench(
 
 
 def _rows(report: dict[str, Any]) -> list[list[str]]:
-    """The latency table: one row per thread count and stage, then the real-time factor."""
-    rows = [["threads", "stage", "p50 ms", "p90 ms", "p99 ms", "mean ms"]]
+    """The latency table: one row per thread count, input rate and stage (with its p50 over
+    inference's), then the real-time factor and the throughput of `predict_segments`."""
+    rows = [["threads", "input", "stage", "p50 ms", "p90 ms", "p99 ms", "mean ms", "p50 / inference"]]
     for entry in report["latency"]:
+        head = [str(entry["threads"]), f"{entry['sample_rate'] / 1000:g} kHz"]
         for stage, s in entry["stages_ms"].items():
-            rows.append([str(entry["threads"]), stage, *(f"{s[k]:.3f}" for k in ("p50", "p90", "p99", "mean"))])
-        rows.append([str(entry["threads"]), "real-time factor (p50)", f"{entry['real_time_factor']:.5f}", "", "", ""])
+            rows.append([*head, stage, *(f"{s[k]:.3f}" for k in ("p50", "p90", "p99", "mean")),
+                         f"{entry['over_inference'][stage]:.2f}"])
+        rows.append([*head, "real-time factor (p50)", f"{entry['real_time_factor']:.5f}", "", "", "", ""])
+        seg = entry["segments"]
+        rows.append([*head, f"predict_segments, {seg['audio_seconds']:.0f} s: windows/s", f"{seg['windows_per_second']:.1f}",
+                     "", "", "", ""])
     return rows
 
 
 def _facts(report: dict[str, Any]) -> list[tuple[str, str]]:
     """(name, value) lines around the table."""
-    d, m, i, c = report["device"], report["model"], report["input"], report["cold_start"]
+    d, m, c = report["device"], report["model"], report["cold_start"]
+    inputs = "; ".join(f"{i['name']}, {i['seconds']:.2f} s, {i['windows']} window(s)" for i in report["inputs"])
     return [
         ("device", f"{d['cpu']}, {d['arch']}, {d['cores_allowed']} of {d['cores']} cores, {d['os']}, "
                    f"Python {d['python']}, numpy {d['numpy']}, {d['backend']} {d['backend_version']}"),
         ("model", f"{m['path']} ({m['quantization']})"),
         ("size", f"{m['size_bytes']:,} bytes, {m['parameters']:,} parameters, {m['macs'] / 1e6:.1f} M MACs per window, "
                  f"activations {m['activation_bytes'] / 1024:.0f} KiB before buffer sharing"),
-        ("input", f"{i['name']}, {i['seconds']:.2f} s, {i['windows']} window(s) at test speed(s) "
-                  f"{', '.join(f'{v:g}' for v in i['speeds'])}, decoded from memory"),
+        ("input", f"{inputs}; test speed(s) {', '.join(f'{v:g}' for v in report['speeds'])}, decoded from memory"),
         ("runs", f"{report['settings']['runs']} after {report['settings']['warmup']} warm-up"),
-        ("cold start", f"{c['total_s']:.3f} s (import {c['import_s']:.3f} + load {c['load_s']:.3f} + first prediction "
+        ("cold start", f"{c['total_s']:.3f} s on the last input (import {c['import_s']:.3f} + load {c['load_s']:.3f} + first prediction "
                        f"{c['first_prediction_s']:.3f}); whole process {c['process_s']:.3f} s, "
                        f"its peak RSS {c['peak_rss_bytes'] / 2**20:.1f} MiB"),
         ("peak RSS", f"{report['peak_rss_bytes'] / 2**20:.1f} MiB (this benchmark process)"),
@@ -379,7 +418,7 @@ def text_report(report: dict[str, Any]) -> str:
     """The report as aligned plain text."""
     rows = _rows(report)
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    table = ["  ".join(cell.ljust(w) if k < 2 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
+    table = ["  ".join(cell.ljust(w) if k < 3 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
              for row in rows]
     facts = [f"{name:<11} {value}" for name, value in _facts(report)]
     return "\n".join(facts[:5] + [""] + table + [""] + facts[5:]) + "\n"
@@ -417,7 +456,7 @@ def speed_list(text: str) -> list[float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The bench options (besides --model and --backend)."""
-    parser.add_argument("--audio", metavar="FILE", help="input clip (default: synthetic 3 s voiced WAV at 48 kHz)")
+    parser.add_argument("--audio", metavar="FILE", help="input clip (default: synthetic 3 s voiced WAVs at 16 and 48 kHz)")
     parser.add_argument("--runs", type=int, default=200, help="timed rounds per thread count (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed rounds first (default 20)")
     parser.add_argument("--threads", type=int_list, default=[1], metavar="N,N", help="interpreter threads to sweep, e.g. 1,2,4")
