@@ -1,0 +1,113 @@
+"""Where each stage's time goes: `lightser bench`'s stages under cProfile, and batched inference.
+
+    taskset -c 0 python scripts/profile_stages.py [--runs 300] [--top 6] [--model NAME]
+
+For each input of `lightser bench` (synthetic 3 s clips at 16 and 48 kHz) and each stage
+(`bench.stage_calls`: decode, resample, gate, features, inference, end_to_end), prints the
+functions that take the most time of their own (cProfile's tottime, as shares of the stage's).
+Then times one interpreter call over a batch of N windows (`resize_tensor_input`) against N
+calls of one window, to show whether batching the windows of a recording pays. Last, with
+EMO-DB present, what each of soxr's quality settings would save on 48 -> 16 kHz and how far
+it moves the MFCCs from those of the setting used ("HQ"), on every 13th clip played at 48 kHz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import soundfile
+import soxr
+
+from lightser import Recognizer, audio, bench, features
+
+BATCHES = (1, 4, 16, 39)  # 39: the windows of a 60 s recording
+QUALITIES = ("VHQ", "HQ", "MQ", "LQ", "QQ")  # soxr's settings, best first
+EMODB_WAV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "emodb" / "wav"
+
+
+def profile(call: Callable[[], Any], runs: int, top: int) -> list[tuple[float, str]]:
+    """(% of the profiled time, function) for the `top` functions by time of their own.
+    Shares, not milliseconds: cProfile's own cost inflates every Python call."""
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [call() for _ in range(runs)])
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = sorted(((tottime, func) for func, (_, _, tottime, _, _) in stats.items()), reverse=True)
+    total = sum(tottime for tottime, _ in rows)
+    return [(100.0 * tottime / total, f"{func[0].rsplit('/', 1)[-1]}:{func[1]}({func[2]})") for tottime, func in rows[:top]]
+
+
+def median_ms(call: Callable[[], Any], runs: int) -> float:
+    """Median milliseconds of `call` over `runs` calls, after a tenth as many untimed ones."""
+    for _ in range(max(1, runs // 10)):
+        call()
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - started)
+    return 1000.0 * float(np.median(seconds))
+
+
+def batch_ms(rec: Recognizer, size: int, runs: int) -> float:
+    """Milliseconds per window of one interpreter call over `size` windows."""
+    model = rec.model
+    interpreter = model.backend.interpreter(model.path.read_bytes(), model.num_threads)
+    index, shape = model._input["index"], tuple(model._input["shape"])
+    interpreter.resize_tensor_input(index, (size, *shape[1:]))
+    interpreter.allocate_tensors()
+    x = np.zeros((size, *shape[1:]), model._input["dtype"])
+
+    def run() -> None:
+        interpreter.set_tensor(index, x)
+        interpreter.invoke()
+
+    return median_ms(run, runs) / size
+
+
+def resample_qualities(rec: Recognizer, wav_dir: Path, runs: int) -> list[tuple[str, float, float, float]]:
+    """(setting, ms to take a 3 s clip from 48 to 16 kHz, max and mean |MFCC difference| from the
+    setting in use) over every 13th clip of `wav_dir`, each first raised to 48 kHz (VHQ)."""
+    high = [soxr.resample(soundfile.read(p, dtype="float32")[0], 16000, 48000, quality="VHQ")
+            for p in sorted(wav_dir.glob("*.wav"))[::13]]
+    mfccs = {q: [features.unstandardised(soxr.resample(x, 48000, 16000, quality=q), rec.recipe).copy() for x in high]
+             for q in QUALITIES}
+    clip = bench.synthetic_voice(3.0, 48000)
+    rows = []
+    for q in QUALITIES:
+        gaps = [np.abs(a - b) for a, b in zip(mfccs[q], mfccs[audio.RESAMPLE_QUALITY])]
+        ms = median_ms(lambda: soxr.resample(clip, 48000, 16000, quality=q), runs)
+        rows.append((q, ms, float(max(g.max() for g in gaps)), float(np.mean([g.mean() for g in gaps]))))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the profile of every stage, then the batching figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=300, help="calls of each stage profiled (default 300)")
+    parser.add_argument("--top", type=int, default=6, help="functions shown per stage (default 6)")
+    parser.add_argument("--model", help="model path or bundled name (default: the default model)")
+    args = parser.parse_args(argv)
+    rec = Recognizer(args.model, num_threads=1)
+    for clip in bench.load_clips(None):
+        for stage, call in bench.stage_calls(rec, clip).items():
+            print(f"\n{clip['sample_rate'] / 1000:g} kHz {stage}: {median_ms(call, args.runs):.3f} ms p50 unprofiled")
+            for share, func in profile(call, args.runs, args.top):
+                print(f"  {share:5.1f} %  {func}")
+    print("\ninference, one interpreter call over N windows (1 thread): ms per window")
+    for size in BATCHES:
+        print(f"  N={size:<3} {batch_ms(rec, size, max(3, args.runs // size)):.3f}")
+    if EMODB_WAV.is_dir():
+        print(f"\nsoxr quality, 48 -> 16 kHz: ms per 3 s clip; |MFCC - MFCC with {audio.RESAMPLE_QUALITY}| max, mean")
+        for q, ms, worst, mean in resample_qualities(rec, EMODB_WAV, args.runs):
+            print(f"  {q:<4} {ms:.3f} ms  {worst:.3g}  {mean:.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
