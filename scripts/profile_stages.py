@@ -6,7 +6,8 @@ For each input of `lightser bench` (synthetic 3 s clips at 16 and 48 kHz) and ea
 (`bench.stage_calls`: decode, resample, gate, features, inference, end_to_end), prints the
 functions that take the most time of their own (cProfile's tottime, as shares of the stage's).
 Then times one interpreter call over a batch of N windows (`resize_tensor_input`) against N
-calls of one window, to show whether batching the windows of a recording pays. Last, with
+calls of one window, to show whether batching the windows of a recording pays, and the STFT
+with its frames taken in blocks of several sizes (one rFFT call over all 184). Last, with
 EMO-DB present, what each of soxr's quality settings would save on 48 -> 16 kHz and how far
 it moves the MFCCs from those of the setting used ("HQ"), on every 13th clip played at 48 kHz.
 """
@@ -27,6 +28,7 @@ import soxr
 from lightser import Recognizer, audio, bench, features
 
 BATCHES = (1, 4, 16, 39)  # 39: the windows of a 60 s recording
+FRAME_BLOCKS = (16, 32, 64, 184)  # frames per rFFT call; 184: a whole window's
 QUALITIES = ("VHQ", "HQ", "MQ", "LQ", "QQ")  # soxr's settings, best first
 EMODB_WAV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "emodb" / "wav"
 
@@ -70,6 +72,19 @@ def batch_ms(rec: Recognizer, size: int, runs: int) -> float:
     return median_ms(run, runs) / size
 
 
+def stft_ms(rec: Recognizer, frames_per_block: int, runs: int) -> float:
+    """Milliseconds of `features.magnitude_spectrum` on one window of noise, in blocks of
+    `frames_per_block` frames."""
+    recipe = rec.recipe
+    window = np.random.default_rng(0).normal(size=recipe.window_samples).astype(np.float32) * 0.1
+    framed = features.frames(window, recipe.frame_length, recipe.frame_step)
+    kept, features._FRAMES_PER_BLOCK = features._FRAMES_PER_BLOCK, frames_per_block
+    try:
+        return median_ms(lambda: features.magnitude_spectrum(framed, recipe.fft_length), runs)
+    finally:
+        features._FRAMES_PER_BLOCK = kept
+
+
 def resample_qualities(rec: Recognizer, wav_dir: Path, runs: int) -> list[tuple[str, float, float, float]]:
     """(setting, ms to take a 3 s clip from 48 to 16 kHz, max and mean |MFCC difference| from the
     setting in use) over every 13th clip of `wav_dir`, each first raised to 48 kHz (VHQ)."""
@@ -102,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\ninference, one interpreter call over N windows (1 thread): ms per window")
     for size in BATCHES:
         print(f"  N={size:<3} {batch_ms(rec, size, max(3, args.runs // size)):.3f}")
+    print("\nSTFT (window, rFFT, magnitude) of one window: ms, by frames per rFFT call")
+    for size in FRAME_BLOCKS:
+        print(f"  {size:<3} {stft_ms(rec, size, args.runs):.3f}")
     if EMODB_WAV.is_dir():
         print(f"\nsoxr quality, 48 -> 16 kHz: ms per 3 s clip; |MFCC - MFCC with {audio.RESAMPLE_QUALITY}| max, mean")
         for q, ms, worst, mean in resample_qualities(rec, EMODB_WAV, args.runs):

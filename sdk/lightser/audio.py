@@ -479,7 +479,10 @@ def stream(
 
 def read(source: AudioSource, sample_rate: float | None, target_rate: int) -> np.ndarray:
     """The whole of `source` as one mono float32 array at `target_rate` (for clips, not hours)."""
-    return np.concatenate([np.zeros(0, np.float32), *stream(source, sample_rate, target_rate)])
+    blocks = list(stream(source, sample_rate, target_rate))
+    if len(blocks) == 1:  # a clip: its one block is already an array of its own, never the caller's
+        return blocks[0]
+    return np.concatenate([np.zeros(0, np.float32), *blocks])
 
 
 def check_speeds(speeds: object) -> tuple[float, ...]:
