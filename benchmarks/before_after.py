@@ -9,7 +9,8 @@ and uses one interpreter thread. For each input (the synthetic 3 s clips of `lig
 16 and 48 kHz), every round times each of `bench.stage_calls`' stages with the old code, then
 with the new, so a training or any other load on the machine falls on both alike, which
 separate runs on a busy machine do not give. Cold start (import + load + first prediction)
-and its peak RSS come from fresh processes, old and new in turn, `--cold` times each (median).
+and its peak RSS come from fresh processes, old and new in turn, `--cold` times each (median);
+so does `predict_segments` on a 60 s recording (`bench.segments_throughput`, windows per second).
 Writes benchmarks/results/before-after.{json,md}.
 """
 
@@ -54,14 +55,22 @@ def import_before(folder: Path) -> ModuleType:
     return package
 
 
-def stage_times(packages: dict[str, ModuleType], clip: dict[str, Any], runs: int, warmup: int) -> dict[str, Any]:
-    """code -> stage -> p50/p90/p99/mean ms, every stage of both codes timed in each round."""
-    calls = {}
+def stage_times(packages: dict[str, ModuleType], clip: dict[str, Any], runs: int, warmup: int,
+                rounds: int) -> dict[str, Any]:
+    """code -> stage -> p50/p90/p99/mean ms, every stage of both codes timed in each round; and
+    code -> `predict_segments` windows per second on 60 s (`bench.segments_throughput`, codes
+    taking turns for `rounds` rounds, the median kept)."""
+    calls, recs = {}, {}
     for code, package in packages.items():
-        rec = package.Recognizer(num_threads=1)
-        calls.update({(code, stage): call for stage, call in package.bench.stage_calls(rec, clip).items()})
+        recs[code] = package.Recognizer(num_threads=1)
+        calls.update({(code, stage): call for stage, call in package.bench.stage_calls(recs[code], clip).items()})
     seconds = bench.time_stages(calls, runs, warmup, lambda: None)
-    return {code: {stage: bench.summarise_ms(seconds[(code, stage)]) for stage in bench.STAGES} for code in packages}
+    rates: dict[str, list[float]] = {code: [] for code in packages}
+    for _ in range(rounds):
+        for code, rec in recs.items():
+            rates[code].append(bench.segments_throughput(rec, clip)["windows_per_second"])
+    return {code: {"stages": {stage: bench.summarise_ms(seconds[(code, stage)]) for stage in bench.STAGES},
+                   "windows_per_second": float(np.median(rates[code]))} for code in packages}
 
 
 def cold_once(folder: Path | None, clip_path: Path) -> dict[str, Any]:
@@ -77,11 +86,12 @@ def cold_once(folder: Path | None, clip_path: Path) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def summary(stages: dict[str, dict[str, float]], colds: list[dict[str, Any]]) -> dict[str, Any]:
-    """p50 of each stage (ms), the ratios to inference, median cold start and its peak RSS."""
-    p50 = {stage: figures["p50"] for stage, figures in stages.items()}
+def summary(times: dict[str, Any], colds: list[dict[str, Any]]) -> dict[str, Any]:
+    """p50 of each stage (ms), the ratios to inference, windows/s, median cold start and its peak RSS."""
+    p50 = {stage: figures["p50"] for stage, figures in times["stages"].items()}
     return {
         "stages_p50_ms": p50,
+        "windows_per_second": times["windows_per_second"],
         "over_inference": {name: sum(p50[s] for s in parts) / p50["inference"] for name, parts in RATIOS.items()},
         "cold_start_s": float(np.median([c["total_s"] for c in colds])),
         "cold_peak_rss_mib": float(np.median([c["peak_rss_bytes"] for c in colds])) / 2**20,
@@ -95,7 +105,7 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
         f"- command: `{meta['command']}`", f"- date: {meta['date']}; machine: {meta['machine']}, pinned to core 0, "
         "one interpreter thread", f"- before: `{meta['before']}`; after: `{meta['after']}`",
         f"- {meta['runs']} rounds after {meta['warmup']} warm-up, every stage of both codes in each round; "
-        f"cold start: median of {meta['cold']} fresh processes each, taking turns",
+        f"predict_segments and cold start (fresh processes): median of {meta['cold']} each, taking turns",
         f"- load average at the start / end: {meta['load_start']} / {meta['load_end']}", "",
         "| input | figure | before | after |", "|---|---|---|---|",
     ]
@@ -105,6 +115,8 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
                   for stage in bench.STAGES]
         lines += [f"| {rate} | {name} / inference | {before['over_inference'][name]:.2f} | "
                   f"{after['over_inference'][name]:.2f} |" for name in RATIOS]
+        lines.append(f"| {rate} | predict_segments, 60 s: windows/s | {before['windows_per_second']:.1f} | "
+                     f"{after['windows_per_second']:.1f} |")
     cold = results[next(iter(results))]
     lines.append(f"| 48 kHz | cold start s | {cold['before']['cold_start_s']:.3f} | {cold['after']['cold_start_s']:.3f} |")
     lines.append(f"| 48 kHz | cold-start peak RSS MiB | {cold['before']['cold_peak_rss_mib']:.1f} | "
@@ -127,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--before", type=Path, required=True, help="folder holding the old `lightser` package")
     parser.add_argument("--runs", type=int, default=300, help="timed rounds per input (default 300)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed rounds first (default 20)")
-    parser.add_argument("--cold", type=int, default=5, help="fresh processes per code for the cold start (default 5)")
+    parser.add_argument("--cold", type=int, default=5,
+                        help="turns per code for predict_segments and the cold start (default 5)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if not (args.before / "lightser" / "__init__.py").is_file():
@@ -139,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     clips = bench.load_clips(None)
     for clip in clips:
         print(f"[before_after] {clip['name']}", file=sys.stderr, flush=True)
-        results[f"{clip['sample_rate'] // 1000} kHz"] = stage_times(packages, clip, args.runs, args.warmup)
+        results[f"{clip['sample_rate'] // 1000} kHz"] = stage_times(packages, clip, args.runs, args.warmup, args.cold)
     colds: dict[str, list[dict[str, Any]]] = {code: [] for code in CODES}
     with tempfile.TemporaryDirectory() as tmp:
         clip_path = Path(tmp) / "clip.wav"

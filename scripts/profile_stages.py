@@ -2,12 +2,13 @@
 
     taskset -c 0 python scripts/profile_stages.py [--runs 300] [--top 6] [--model NAME]
 
-For each input of `lightser bench` (synthetic 3 s clips at 16 and 48 kHz) and each stage
+First the STFT with its frames taken in blocks of several sizes (184: one rFFT call over a
+whole window), and libsndfile decoding a WAV into int16, int32 and float32. For each input of
+`lightser bench` (synthetic 3 s clips at 16 and 48 kHz) and each stage
 (`bench.stage_calls`: decode, resample, gate, features, inference, end_to_end), prints the
 functions that take the most time of their own (cProfile's tottime, as shares of the stage's).
 Then times one interpreter call over a batch of N windows (`resize_tensor_input`) against N
-calls of one window, to show whether batching the windows of a recording pays, and the STFT
-with its frames taken in blocks of several sizes (one rFFT call over all 184). Last, with
+calls of one window, to show whether batching the windows of a recording pays. Last, with
 EMO-DB present, what each of soxr's quality settings would save on 48 -> 16 kHz and how far
 it moves the MFCCs from those of the setting used ("HQ"), on every 13th clip played at 48 kHz.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -85,6 +87,20 @@ def stft_ms(rec: Recognizer, frames_per_block: int, runs: int) -> float:
         features._FRAMES_PER_BLOCK = kept
 
 
+def read_dtypes(data: bytes, runs: int) -> list[tuple[str, float]]:
+    """(dtype, ms) of libsndfile decoding the WAV file `data` (from a temporary file) into each dtype."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.wav"
+        path.write_bytes(data)
+        out = []
+        for dtype in ("int16", "int32", "float32"):
+            def read() -> None:
+                with soundfile.SoundFile(path) as handle:
+                    handle.read(dtype=dtype, always_2d=True)
+            out.append((dtype, median_ms(read, runs)))
+    return out
+
+
 def resample_qualities(rec: Recognizer, wav_dir: Path, runs: int) -> list[tuple[str, float, float, float]]:
     """(setting, ms to take a 3 s clip from 48 to 16 kHz, max and mean |MFCC difference| from the
     setting in use) over every 13th clip of `wav_dir`, each first raised to 48 kHz (VHQ)."""
@@ -102,14 +118,21 @@ def resample_qualities(rec: Recognizer, wav_dir: Path, runs: int) -> list[tuple[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the profile of every stage, then the batching figures."""
+    """Print every section (see the module's docstring)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=300, help="calls of each stage profiled (default 300)")
     parser.add_argument("--top", type=int, default=6, help="functions shown per stage (default 6)")
     parser.add_argument("--model", help="model path or bundled name (default: the default model)")
     args = parser.parse_args(argv)
     rec = Recognizer(args.model, num_threads=1)
-    for clip in bench.load_clips(None):
+    print("STFT (window, rFFT, magnitude) of one window, first thing in a fresh process: ms, by frames per rFFT call")
+    for size in FRAME_BLOCKS:
+        print(f"  {size:<3} {stft_ms(rec, size, args.runs):.3f}")
+    clips = bench.load_clips(None)
+    print("\nlibsndfile reading the 3 s 48 kHz 16-bit WAV as each dtype: ms")
+    for dtype, ms in read_dtypes(clips[-1]["data"], args.runs):
+        print(f"  {dtype:<8} {ms:.3f}")
+    for clip in clips:
         for stage, call in bench.stage_calls(rec, clip).items():
             print(f"\n{clip['sample_rate'] / 1000:g} kHz {stage}: {median_ms(call, args.runs):.3f} ms p50 unprofiled")
             for share, func in profile(call, args.runs, args.top):
@@ -117,9 +140,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\ninference, one interpreter call over N windows (1 thread): ms per window")
     for size in BATCHES:
         print(f"  N={size:<3} {batch_ms(rec, size, max(3, args.runs // size)):.3f}")
-    print("\nSTFT (window, rFFT, magnitude) of one window: ms, by frames per rFFT call")
-    for size in FRAME_BLOCKS:
-        print(f"  {size:<3} {stft_ms(rec, size, args.runs):.3f}")
     if EMODB_WAV.is_dir():
         print(f"\nsoxr quality, 48 -> 16 kHz: ms per 3 s clip; |MFCC - MFCC with {audio.RESAMPLE_QUALITY}| max, mean")
         for q, ms, worst, mean in resample_qualities(rec, EMODB_WAV, args.runs):

@@ -280,7 +280,8 @@ def magnitude_spectrum(framed: np.ndarray, fft_length: int) -> np.ndarray:
     single precision as `tf.signal.stft` does.
 
     Works through blocks of frames so that one block's intermediates (~0.5 MB) stay in cache:
-    one rFFT call over all 184 frames of a window took three times as long. Returns a
+    one rFFT call over all 184 frames of a window took three times as long whenever NumPy's
+    own temporary buffers were mapped afresh (scripts/profile_stages.py). Returns a
     per-thread work array, overwritten by the next call: copy it to keep it.
     """
     n_frames, frame_length = framed.shape
