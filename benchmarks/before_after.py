@@ -45,7 +45,8 @@ RATIOS = {"end_to_end": ("end_to_end",), "features": ("features",), "decode + re
 def import_before(folder: Path) -> ModuleType:
     """The `lightser` package in `folder`, imported as `lightser_before` (its modules too)."""
     init = folder / "lightser" / "__init__.py"
-    spec = importlib.util.spec_from_file_location("lightser_before", init, submodule_search_locations=[str(init.parent)])
+    spec = importlib.util.spec_from_file_location("lightser_before", init,
+                                                  submodule_search_locations=[str(init.parent)])
     if spec is None or spec.loader is None:
         raise LightSERError(f"{folder}: no lightser package in it")
     package = importlib.util.module_from_spec(spec)
@@ -111,8 +112,8 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
     ]
     for rate, codes in results.items():
         before, after = codes["before"], codes["after"]
-        lines += [f"| {rate} | {stage} p50 ms | {before['stages_p50_ms'][stage]:.3f} | {after['stages_p50_ms'][stage]:.3f} |"
-                  for stage in bench.STAGES]
+        lines += [f"| {rate} | {stage} p50 ms | {before['stages_p50_ms'][stage]:.3f} | "
+                  f"{after['stages_p50_ms'][stage]:.3f} |" for stage in bench.STAGES]
         lines += [f"| {rate} | {name} / inference | {before['over_inference'][name]:.2f} | "
                   f"{after['over_inference'][name]:.2f} |" for name in RATIOS]
         lines.append(f"| {rate} | predict_segments, 60 s: windows/s | {before['windows_per_second']:.1f} | "
@@ -120,7 +121,8 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
     rate = list(results)[-1]  # the cold start predicts on the last input
     before, after = results[rate]["before"], results[rate]["after"]
     lines.append(f"| {rate} | cold start s | {before['cold_start_s']:.3f} | {after['cold_start_s']:.3f} |")
-    lines.append(f"| {rate} | cold-start peak RSS MiB | {before['cold_peak_rss_mib']:.1f} | {after['cold_peak_rss_mib']:.1f} |")
+    lines.append(f"| {rate} | cold-start peak RSS MiB | {before['cold_peak_rss_mib']:.1f} | "
+                 f"{after['cold_peak_rss_mib']:.1f} |")
     return "\n".join(lines) + "\n"
 
 

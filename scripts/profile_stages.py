@@ -43,7 +43,8 @@ def profile(call: Callable[[], Any], runs: int, top: int) -> list[tuple[float, s
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     rows = sorted(((tottime, func) for func, (_, _, tottime, _, _) in stats.items()), reverse=True)
     total = sum(tottime for tottime, _ in rows)
-    return [(100.0 * tottime / total, f"{func[0].rsplit('/', 1)[-1]}:{func[1]}({func[2]})") for tottime, func in rows[:top]]
+    return [(100.0 * tottime / total, f"{func[0].rsplit('/', 1)[-1]}:{func[1]}({func[2]})")
+            for tottime, func in rows[:top]]
 
 
 def median_ms(call: Callable[[], Any], runs: int) -> float:

@@ -39,10 +39,12 @@ def test_summary_ratios_and_table(times):
     results = {"16 kHz": {code: before_after.summary(times[code], colds) for code in times}}
     after = results["16 kHz"]["after"]
     p50 = after["stages_p50_ms"]
-    assert after["over_inference"]["decode + resample"] == pytest.approx((p50["decode"] + p50["resample"]) / p50["inference"])
+    decode_resample = (p50["decode"] + p50["resample"]) / p50["inference"]
+    assert after["over_inference"]["decode + resample"] == pytest.approx(decode_resample)
     assert (after["cold_start_s"], after["cold_peak_rss_mib"]) == (pytest.approx(0.2), pytest.approx(61.0))
     meta = {key: "x" for key in ("command", "date", "machine", "before", "after", "runs", "warmup", "cold",
                                  "load_start", "load_end")}
     table = before_after.markdown(results, meta)
-    assert f"| 16 kHz | end_to_end / inference | {results['16 kHz']['before']['over_inference']['end_to_end']:.2f} |" in table
+    ratio = results["16 kHz"]["before"]["over_inference"]["end_to_end"]
+    assert f"| 16 kHz | end_to_end / inference | {ratio:.2f} |" in table
     assert "predict_segments, 60 s: windows/s" in table

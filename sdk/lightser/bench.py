@@ -392,8 +392,8 @@ def _rows(report: dict[str, Any]) -> list[list[str]]:
                          f"{entry['over_inference'][stage]:.2f}"])
         rows.append([*head, "real-time factor (p50)", f"{entry['real_time_factor']:.5f}", "", "", "", ""])
         seg = entry["segments"]
-        rows.append([*head, f"predict_segments, {seg['audio_seconds']:.0f} s: windows/s", f"{seg['windows_per_second']:.1f}",
-                     "", "", "", ""])
+        rows.append([*head, f"predict_segments, {seg['audio_seconds']:.0f} s: windows/s",
+                     f"{seg['windows_per_second']:.1f}", "", "", "", ""])
     return rows
 
 
@@ -409,7 +409,8 @@ def _facts(report: dict[str, Any]) -> list[tuple[str, str]]:
                  f"activations {m['activation_bytes'] / 1024:.0f} KiB before buffer sharing"),
         ("input", f"{inputs}; test speed(s) {', '.join(f'{v:g}' for v in report['speeds'])}, decoded from memory"),
         ("runs", f"{report['settings']['runs']} after {report['settings']['warmup']} warm-up"),
-        ("cold start", f"{c['total_s']:.3f} s on the last input (import {c['import_s']:.3f} + load {c['load_s']:.3f} + first prediction "
+        ("cold start", f"{c['total_s']:.3f} s on the last input (import {c['import_s']:.3f} + load {c['load_s']:.3f} "
+                       "+ first prediction "
                        f"{c['first_prediction_s']:.3f}); whole process {c['process_s']:.3f} s, "
                        f"its peak RSS {c['peak_rss_bytes'] / 2**20:.1f} MiB"),
         ("peak RSS", f"{report['peak_rss_bytes'] / 2**20:.1f} MiB (this benchmark process)"),
@@ -459,7 +460,8 @@ def speed_list(text: str) -> list[float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The bench options (besides --model and --backend)."""
-    parser.add_argument("--audio", metavar="FILE", help="input clip (default: synthetic 3 s voiced WAVs at 16 and 48 kHz)")
+    parser.add_argument("--audio", metavar="FILE",
+                        help="input clip (default: synthetic 3 s voiced WAVs at 16 and 48 kHz)")
     parser.add_argument("--runs", type=int, default=200, help="timed rounds per thread count (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed rounds first (default 20)")
     parser.add_argument("--threads", type=int_list, default=[1], metavar="N,N", help="interpreter threads to sweep, e.g. 1,2,4")
