@@ -145,7 +145,7 @@ def test_results_are_json(recognizer):
 
 def test_reprs_and_pickling(recognizer, clips):
     text = repr(recognizer)
-    assert text.startswith("Recognizer(model='emodb-robust-int8'") and "speeds=(1.0,)" in text
+    assert text.startswith("Recognizer(model='general-int8'") and "speeds=(1.0,)" in text
     copy = pickle.loads(pickle.dumps(recognizer))
     assert copy.model is not recognizer.model and repr(copy) == text
     assert copy.predict(clips / "call0.flac") == recognizer.predict(clips / "call0.flac")

@@ -20,7 +20,7 @@ def test_runtime_wheel_has_no_training_side(tmp_path):
     (wheel,) = tmp_path.glob("lightser-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert not [name for name in names if name.startswith("lightser_export")], names
-    assert {"lightser/py.typed", "lightser/ray.py", "lightser/models/emodb-robust-int8.tflite"} <= set(names)
+    assert {"lightser/py.typed", "lightser/ray.py", "lightser/models/general-int8.tflite"} <= set(names)
     (entry_points,) = [name for name in names if name.endswith("entry_points.txt")]
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "lightser = lightser.cli:main" in scripts and "lightser-train" not in scripts

@@ -36,7 +36,7 @@ def _check(p: Prediction, labels) -> None:
 
 
 def test_bundled_model_loads(recognizer):
-    assert len(recognizer.labels) == 7
+    assert recognizer.labels == ("anger", "disgust", "fear", "happiness", "neutral", "sadness")
     assert recognizer.model.metadata.quantization == "int8"
     assert recognizer.model.size_bytes <= 550_000
 
@@ -215,8 +215,8 @@ def test_cli_info_reports_the_model():
 
 def test_bundled_models_load_by_name(tmp_path):
     names = bundled_models()
-    assert {"emodb-robust-int8", "emodb-int8", "emodb-speaker-int8"} <= set(names)
-    assert Recognizer("emodb-robust-int8").model.path == Recognizer().model.path
+    assert {"general-int8", "emodb-robust-int8", "emodb-int8", "emodb-speaker-int8"} <= set(names)
+    assert Recognizer("general-int8").model.path == Recognizer().model.path
     assert Recognizer("emodb-int8").model.path != Recognizer().model.path
     with pytest.raises(ModelError, match="nor a bundled model.*emodb-int8"):
         Recognizer("emodb-no-such")
@@ -316,3 +316,16 @@ def test_settings_are_fixed_once_made():
         with pytest.raises(AttributeError, match="fixed once made"):
             setattr(rec, name, value)
     assert rec.silence_db == -40.0 and rec.gate.threshold_db == -40.0 and rec.speeds == (1.0,)
+
+
+def test_the_default_model_names_the_corpora_it_heard_and_is_calibrated(recognizer):
+    meta = recognizer.model.metadata
+    corpora = meta.training["corpora"]
+    assert set(corpora) == {"emodb", "tess", "savee", "emovo", "nemo", "ased", "urdu", "esd0020"}
+    assert all(c["licence"] and c["clips"] > 0 and c["speakers"] > 0 for c in corpora.values())
+    assert meta.temperature != 1.0 and meta.training["validation_speakers"]
+    out = subprocess.run([sys.executable, "-m", "lightser.cli", "info", "--json"], capture_output=True, text=True,
+                         timeout=120)
+    info = json.loads(out.stdout)
+    assert info["temperature"] == meta.temperature
+    assert any(line.startswith("nemo: Polish") and "CC BY-NC-SA 4.0" in line for line in info["trained_on"])

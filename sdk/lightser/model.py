@@ -16,7 +16,7 @@ from .backend import Backend, load_backend
 from .errors import InvalidArgumentError, ModelError
 from .metadata import ModelMetadata, read_metadata, sha256_hex, sidecar_path
 
-DEFAULT_MODEL = "emodb-robust-int8.tflite"
+DEFAULT_MODEL = "general-int8.tflite"
 _TFLITE_IDENTIFIER = b"TFL3"
 MAX_THREADS = 256  # interpreter threads; TFLite crashes somewhere above 16 384
 _LEAST_PROBABILITY = 1e-6  # the floor of a float model's probabilities under a temperature
