@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -18,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "benchmarks"
 CLIP_SECONDS = 3.0
 CLIP_RATE = 16000  # EMO-DB's rate: no section pays for resampling
+PACKAGES = ("lightser", "numpy", "ai-edge-litert", "tensorflow-cpu", "tensorflow", "python_speech_features",
+            "opensmile", "scikit-learn")
 
 
 def test_clip() -> Path:
@@ -53,3 +58,20 @@ def shown(path: Path) -> str:
         return str(Path(path).resolve().relative_to(ROOT))
     except ValueError:
         return str(path)
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the packages the suite measures (those present)."""
+    found = {}
+    for dist in PACKAGES:
+        try:
+            found[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def machine() -> str:
+    """CPU model, architecture, cores, OS and Python of this machine."""
+    return (f"{bench.cpu_model()}, {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
+            f"Python {platform.python_version()}")

@@ -12,12 +12,13 @@ Latency is per clip through the openSMILE package as users call it (`process_fil
 
 from __future__ import annotations
 
+import hashlib
+import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
-import opensmile
 import soundfile
 
 from lightser import bench
@@ -34,21 +35,33 @@ MODES = ("default", "enrolled")
 
 def smile(feature_set: str) -> Any:
     """An openSMILE extractor of `feature_set` ("eGeMAPS" or "ComParE") functionals."""
+    import opensmile  # the bench extra; the normalisation and folds below need only NumPy
+
     sets = {"eGeMAPS": opensmile.FeatureSet.eGeMAPSv02, "ComParE": opensmile.FeatureSet.ComParE_2016}
     return opensmile.Smile(sets[feature_set], opensmile.FeatureLevel.Functionals)
 
 
+def _cache_file(feature_set: str, paths: Sequence[Path]) -> Path:
+    """Where the functionals of exactly these clips, in this order, are cached."""
+    digest = hashlib.sha1("\n".join(str(Path(p).resolve()) for p in paths).encode()).hexdigest()[:12]
+    return CACHE / f"opensmile-{feature_set}-{len(paths)}-{digest}.npz"
+
+
 def extract(feature_set: str, paths: Sequence[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """(clips, features) functionals and each clip's extraction seconds; cached on disk."""
-    cache = CACHE / f"opensmile-{feature_set}-{len(paths)}.npz"
+    """(clips, features) functionals and each clip's extraction seconds; cached on disk.
+    Progress goes to stderr every 500 clips."""
+    cache = _cache_file(feature_set, paths)
     if cache.is_file():
         stored = np.load(cache)
         return stored["x"], stored["seconds"]
     extractor, rows, seconds = smile(feature_set), [], []
-    for path in paths:
+    for done, path in enumerate(paths, start=1):
         started = time.perf_counter()
         rows.append(extractor.process_file(str(path)).to_numpy()[0])
         seconds.append(time.perf_counter() - started)
+        if done % 500 == 0:
+            print(f"[opensmile] {feature_set}: {done}/{len(paths)} clips, {sum(seconds):.0f} s", file=sys.stderr,
+                  flush=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, x=np.asarray(rows, np.float64), seconds=np.asarray(seconds))
     return np.asarray(rows, np.float64), np.asarray(seconds)
@@ -58,31 +71,37 @@ def _zscore(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return (x - mean) / np.where(std > 0, std, 1.0)
 
 
-def own_stats(x: np.ndarray, speakers: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """`x[rows]`, each speaker z-scored with the statistics of all of that speaker's `rows`."""
-    out = np.empty((len(rows), x.shape[1]))
-    for speaker in np.unique(speakers[rows]):
-        mine = speakers[rows] == speaker
-        out[mine] = _zscore(x[rows][mine], x[rows][mine].mean(0), x[rows][mine].std(0))
-    return out
+def _own(x: np.ndarray) -> np.ndarray:
+    return _zscore(x, x.mean(0), x.std(0))
 
 
 def others_stats(x: np.ndarray) -> np.ndarray:
     """One speaker's clips, each z-scored with the mean and std of the speaker's other clips."""
     n, total, squares = len(x), x.sum(0), np.square(x).sum(0)
+    if n < 2:
+        raise ValueError("per-speaker normalisation needs 2 or more clips of the speaker, got 1")
     mean = (total - x) / (n - 1)
     var = (squares - np.square(x)) / (n - 1) - np.square(mean)
     return _zscore(x, mean, np.sqrt(np.maximum(var, 0.0)))
 
 
-def _inputs(x: np.ndarray, speakers: np.ndarray, fit_rows: np.ndarray, rows: np.ndarray, mode: str,
+def per_speaker(x: np.ndarray, speakers: np.ndarray, rows: np.ndarray,
+                normalise: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """`x[rows]`, each speaker's clips among `rows` passed through `normalise` together."""
+    out = np.empty((len(rows), x.shape[1]))
+    for speaker in np.unique(speakers[rows]):
+        mine = speakers[rows] == speaker
+        out[mine] = normalise(x[rows][mine])
+    return out
+
+
+def normalised(x: np.ndarray, speakers: np.ndarray, fit_rows: np.ndarray, rows: np.ndarray, mode: str,
             test: bool) -> np.ndarray:
-    """Normalised `x[rows]`: with `fit_rows`' statistics (default), or per speaker (enrolled)."""
+    """Normalised `x[rows]`: with `fit_rows`' statistics (default), or per speaker (enrolled; a test
+    clip with the statistics of its speaker's other test clips)."""
     if mode == "default":
         return _zscore(x[rows], x[fit_rows].mean(0), x[fit_rows].std(0))
-    if test:
-        return others_stats(x[rows])
-    return own_stats(x, speakers, rows)
+    return per_speaker(x, speakers, rows, others_stats if test else _own)
 
 
 def _svm(c: float) -> Any:
@@ -91,17 +110,18 @@ def _svm(c: float) -> Any:
     return SVC(kernel="linear", C=c)  # one-vs-one; on ~500 clips far quicker to fit than LinearSVC
 
 
-def run_fold(x: np.ndarray, y: np.ndarray, speakers: np.ndarray, fold: Any, mode: str,
-             n_classes: int) -> tuple[np.ndarray, float, Any]:
-    """Test-speaker predictions, the C chosen on the validation speaker, and the refitted SVM."""
-    train_x = _inputs(x, speakers, fold.train, fold.train, mode, test=False)
-    val_x = _inputs(x, speakers, fold.train, fold.val, mode, test=False)
-    scores = [unweighted_accuracy(y[fold.val], _svm(c).fit(train_x, y[fold.train]).predict(val_x), n_classes)
+def run_fold(x: np.ndarray, y: np.ndarray, speakers: np.ndarray, fold: Any, mode: str, n_classes: int,
+             svm: Callable[[float], Any] = _svm) -> tuple[np.ndarray, float, Any]:
+    """Test predictions, the C chosen on the validation speakers, and the classifier made by
+    `svm(C)` refitted on training + validation speakers."""
+    train_x = normalised(x, speakers, fold.train, fold.train, mode, test=False)
+    val_x = normalised(x, speakers, fold.train, fold.val, mode, test=False)
+    scores = [unweighted_accuracy(y[fold.val], svm(c).fit(train_x, y[fold.train]).predict(val_x), n_classes)
               for c in C_GRID]
     best_c = C_GRID[int(np.argmax(scores))]
     both = np.concatenate([fold.train, fold.val])
-    svm = _svm(best_c).fit(_inputs(x, speakers, both, both, mode, test=False), y[both])
-    return svm.predict(_inputs(x, speakers, both, fold.test, mode, test=True)), best_c, svm
+    fitted = svm(best_c).fit(normalised(x, speakers, both, both, mode, test=False), y[both])
+    return fitted.predict(normalised(x, speakers, both, fold.test, mode, test=True)), best_c, fitted
 
 
 def linear_bytes(svm: Any, mean: np.ndarray) -> int:

@@ -125,6 +125,18 @@ def _opensmile_md(peers: list[dict[str, Any]], ours: list[dict[str, Any]]) -> li
             "", *_table(header, rows), "", *lines, ""]
 
 
+def _opensmile_pool_md(pool: dict[str, Any]) -> list[str]:
+    corpus, speaker = pool["protocols"]["corpus"], pool["protocols"]["speaker"]
+    rows = [["leave one corpus out, mean over corpora", _pct(corpus["default"]["mean_over_corpora"]["ua"]),
+             _pct(corpus["enrolled"]["mean_over_corpora"]["ua"])],
+            ["speaker-disjoint 5-fold, pooled", _pct(speaker["default"]["pooled"]["ua"]),
+             _pct(speaker["enrolled"]["pooled"]["ua"])]]
+    return ["## openSMILE eGeMAPS + class-balanced linear SVM on the pooled corpora", "",
+            *_table(["protocol", "UA default", "UA per-speaker normalised"], rows), "",
+            f"{pool['n_clips']} clips, {len(pool['clips_by_corpus'])} corpora, the general model's folds; per corpus "
+            "in `opensmile-pool.md`.", ""]
+
+
 def markdown(results: dict[str, Any], plots: Sequence[Path]) -> str:
     """The whole summary."""
     meta = results["meta"]
@@ -140,6 +152,8 @@ def markdown(results: dict[str, Any], plots: Sequence[Path]) -> str:
         lines += _backends_md(results["backends"])
     if "opensmile" in results:
         lines += _opensmile_md(results["opensmile"], _ours_for_comparison(results))
+    if "opensmile-pool" in results:
+        lines += _opensmile_pool_md(results["opensmile-pool"])
     lines += ["Plots: " + ", ".join(f"`{p.name}`" for p in plots), ""]
     return "\n".join(lines)
 

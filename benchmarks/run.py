@@ -9,10 +9,8 @@ before numpy loads, so every figure is a one-core figure.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -22,12 +20,10 @@ from typing import Any, Callable, Sequence
 
 from lightser import bench
 
-from . import backends, frontends, opensmile_svm, report, variants
-from .common import CLIP_RATE, CLIP_SECONDS, ROOT
+from . import backends, frontends, opensmile_pool, opensmile_svm, report, variants
+from .common import CLIP_RATE, CLIP_SECONDS, ROOT, machine, versions
 
 RESULTS = ROOT / "benchmarks" / "results"
-PACKAGES = ("lightser", "numpy", "ai-edge-litert", "tensorflow-cpu", "tensorflow", "python_speech_features",
-            "opensmile", "scikit-learn")
 Section = Callable[[argparse.Namespace], Any]
 SECTIONS: dict[str, Section] = {
     "variants": lambda a: variants.measure(a.runs, a.warmup, Path(a.weights), Path(a.report), Path(a.speaker_report),
@@ -35,26 +31,20 @@ SECTIONS: dict[str, Section] = {
     "features": lambda a: frontends.measure(a.runs, a.warmup),
     "backends": lambda a: backends.measure(a.runs, a.warmup, tflite_venv=Path(a.tflite_venv)),
     "opensmile": lambda a: [opensmile_svm.evaluate(name, a.runs, a.warmup) for name in ("eGeMAPS", "ComParE")],
+    "opensmile-pool": lambda a: opensmile_pool.measure(Path(a.corpora), opensmile_svm.EMODB, Path(a.out), _meta(a)),
 }
-
-
-def _versions() -> dict[str, str]:
-    found = {}
-    for dist in PACKAGES:
-        try:
-            found[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return found
+OPTIONAL = ("opensmile-pool",)  # run only when named: needs the seven corpora, and extracting them takes ~30 min
+SKIPS: dict[str, Callable[[argparse.Namespace], str | None]] = {
+    "opensmile-pool": lambda a: opensmile_pool.missing(Path(a.corpora)),
+}
 
 
 def _meta(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "command": "python -m benchmarks.run " + shlex.join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{bench.cpu_model()}, {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
-                   f"Python {platform.python_version()}",
-        "versions": _versions(),
+        "machine": machine(),
+        "versions": versions(),
         "cpus": args.cpus or "all",
         "clip": f"synthetic voiced {CLIP_SECONDS:g} s WAV at {CLIP_RATE} Hz",
         "runs": args.runs, "warmup": args.warmup,
@@ -64,7 +54,8 @@ def _meta(args: argparse.Namespace) -> dict[str, Any]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, of {', '.join(SECTIONS)}")
+    parser.add_argument("--sections", default=",".join(s for s in SECTIONS if s not in OPTIONAL),
+                        help=f"comma-separated, of {', '.join(SECTIONS)} (default all but {', '.join(OPTIONAL)})")
     parser.add_argument("--runs", type=int, default=200, help="timed runs per measurement (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed runs first (default 20)")
     parser.add_argument("--cpus", type=lambda text: bench.int_list(text) if text else [], default=[0],
@@ -76,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="the default (robust) model's LOSO report JSON (UA)")
     parser.add_argument("--speaker-report", default=str(variants.SPEAKER_REPORT),
                         help="the per-speaker model's LOSO report JSON (UA with and without enrolment)")
+    parser.add_argument("--corpora", default=str(opensmile_pool.CORPORA),
+                        help="the seven extracted corpora, for opensmile-pool (skipped when absent)")
     parser.add_argument("--tflite-venv", default=str(backends.TFLITE_VENV), help="venv with tflite-runtime")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -116,7 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         _run_section(names[0], args, out)
         return 0
     results: dict[str, Any] = {"meta": _meta(args)}
+    skipped = 0
     for name in names:
+        why = SKIPS[name](args) if name in SKIPS else None
+        if why:
+            print(f"[benchmarks] {name} skipped: {why}", file=sys.stderr, flush=True)
+            skipped += 1
+            continue
         print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         child = subprocess.run([sys.executable, "-m", "benchmarks.run", *argv, "--sections", name, "--child"])
@@ -128,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     written = report.plots(results, out)
     (out / "summary.md").write_text(report.markdown(results, written))
     print(out / "summary.md")
-    return 0 if len(results) == len(names) + 1 else 1
+    return 0 if len(results) + skipped == len(names) + 1 else 1
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ from benchmarks import report
 
 
 def test_enrolment_zscores_each_clip_with_the_speakers_other_clips():
-    pytest.importorskip("opensmile")
-    pytest.importorskip("sklearn")
     from benchmarks.opensmile_svm import others_stats
 
     x = np.random.default_rng(0).normal(size=(6, 4)) * [1, 2, 3, 4] + [0, 1, 2, 3]
@@ -18,6 +16,63 @@ def test_enrolment_zscores_each_clip_with_the_speakers_other_clips():
     for i in range(len(x)):
         rest = np.delete(x, i, axis=0)
         np.testing.assert_allclose(got[i], (x[i] - rest.mean(0)) / rest.std(0), rtol=1e-9)
+
+
+def test_enrolled_test_clips_of_several_speakers_each_use_only_their_own_speakers_other_clips():
+    from benchmarks.opensmile_svm import normalised, others_stats
+
+    rng = np.random.default_rng(1)
+    speakers = np.array(["a/1", "b/2", "a/1", "b/2", "a/1", "b/2", "a/1"])
+    x = rng.normal(size=(7, 3)) + np.where(speakers == "a/1", 10.0, -5.0)[:, None]
+    rows = np.array([6, 1, 0, 3, 4, 5, 2])
+    got = normalised(x, speakers, rows[:0], rows, "enrolled", test=True)
+    for speaker in ("a/1", "b/2"):
+        mine = speakers[rows] == speaker
+        np.testing.assert_allclose(got[mine], others_stats(x[rows][mine]), rtol=1e-12)
+    with pytest.raises(ValueError, match="2 or more clips"):
+        normalised(x, np.array(["a"] * 6 + ["lone"]), rows[:0], rows, "enrolled", test=True)
+
+
+def _synthetic_pool(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Three corpora of 4 speakers; class signal small against each speaker's offset; corpus "c" lacks class 2."""
+    x, y, speakers, corpora = [], [], [], []
+    for corpus, classes in (("a", 3), ("b", 3), ("c", 2)):
+        for s in range(4):
+            offset = rng.normal(scale=6.0, size=5)
+            for c in np.repeat(np.arange(classes), 6):
+                x.append(offset + 1.5 * np.eye(5)[c] + rng.normal(scale=0.3, size=5))
+                y.append(c)
+                speakers.append(f"{corpus}/{s}")
+                corpora.append(corpus)
+    return np.array(x), np.array(y), np.array(speakers), np.array(corpora)
+
+
+def test_pool_peer_scores_each_held_out_corpus_on_its_own_classes_and_enrolment_removes_speaker_offsets():
+    pytest.importorskip("sklearn")
+    from benchmarks.opensmile_pool import score_folds
+    from lightser_export.folds import corpus_folds
+
+    x, y, speakers, corpora = _synthetic_pool(np.random.default_rng(0))
+    folds = corpus_folds(speakers, corpora, seed=0)
+    result = score_folds(x, y, speakers, corpora, ("x", "y", "z"), folds)
+    assert [f["n_test"] for f in result["folds"]] == [72, 72, 48]
+    assert result["enrolled"]["by_corpus"]["c"]["chance"] == 0.5
+    assert result["enrolled"]["by_corpus"]["c"]["recall"]["z"] is None
+    assert result["default"]["by_corpus"]["a"]["chance"] == pytest.approx(1 / 3)
+    for mode in ("default", "enrolled"):
+        ua = [m["ua"] for m in result[mode]["by_corpus"].values()]
+        assert result[mode]["mean_over_corpora"]["ua"] == pytest.approx(np.mean(ua))
+    assert result["enrolled"]["mean_over_corpora"]["ua"] > 0.85
+    assert result["enrolled"]["mean_over_corpora"]["ua"] > result["default"]["mean_over_corpora"]["ua"] + 0.3
+
+
+def test_pool_peer_names_a_missing_corpora_folder_in_one_line(tmp_path, capsys):
+    from benchmarks.opensmile_pool import main
+
+    assert main(["--corpora", str(tmp_path / "absent"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "absent" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_variants_and_backends_are_stated_not_dropped(tmp_path):
