@@ -51,13 +51,22 @@ def balanced_svm(c: float) -> Any:
     return LinearSVC(C=c, class_weight="balanced", dual=False, max_iter=10000)
 
 
-def scores(y_true: np.ndarray, y_pred: np.ndarray, corpora: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
-    """Pooled metrics, each corpus's (on the classes it has, with its chance) and their mean over corpora."""
+def one_class_speakers(y: np.ndarray, speakers: np.ndarray) -> int:
+    """How many speakers have clips of one class only (per-speaker statistics then carry the class)."""
+    return sum(len(np.unique(y[speakers == s])) == 1 for s in np.unique(speakers))
+
+
+def scores(y_true: np.ndarray, y_pred: np.ndarray, speakers: np.ndarray, corpora: np.ndarray,
+           labels: Sequence[str]) -> dict[str, Any]:
+    """Pooled metrics, each corpus's (on the classes it has, with its chance and speakers) and their mean
+    over corpora."""
     by_corpus = {}
     for corpus in sorted(set(corpora.tolist())):
         mine = corpora == corpus
         by_corpus[corpus] = {**summary(y_true[mine], y_pred[mine], labels),
-                             "chance": 1.0 / len(np.unique(y_true[mine]))}
+                             "chance": 1.0 / len(np.unique(y_true[mine])),
+                             "speakers": len(np.unique(speakers[mine])),
+                             "one_class_speakers": one_class_speakers(y_true[mine], speakers[mine])}
     mean = {key: float(np.mean([m[key] for m in by_corpus.values()])) for key in ("ua", "wa", "macro_f1")}
     return {"pooled": summary(y_true, y_pred, labels), "by_corpus": by_corpus, "mean_over_corpora": mean}
 
@@ -70,7 +79,8 @@ def score_folds(x: np.ndarray, y: np.ndarray, speakers: np.ndarray, corpora: np.
                                       "n_test": len(f.test), "val_speakers": f.val_speaker} for f in folds]}
     for mode in MODES:
         results = [run_fold(x, y, speakers, fold, mode, len(labels), balanced_svm) for fold in folds]
-        out[mode] = {**scores(y[test], np.concatenate([r[0] for r in results]), corpora[test], labels),
+        out[mode] = {**scores(y[test], np.concatenate([r[0] for r in results]), speakers[test], corpora[test],
+                            labels),
                      "chosen_c": [r[1] for r in results]}
     return out
 
@@ -93,21 +103,23 @@ def evaluate(corpora_root: Path, emodb: Path = EMODB, seed: int = 0) -> dict[str
             "protocols": protocols}
 
 
-def _row(name: str, clips: int | str, chance: str, modes: Sequence[dict[str, Any]]) -> str:
+def _row(name: str, clips: int | str, voices: str, chance: str, modes: Sequence[dict[str, Any]]) -> str:
     cells = " | ".join(f"{100 * m['ua']:.1f} | {100 * m['wa']:.1f} | {100 * m['macro_f1']:.1f}" for m in modes)
-    return f"| {name} | {clips} | {chance} | {cells} |"
+    return f"| {name} | {clips} | {voices} | {chance} | {cells} |"
 
 
 def _protocol_md(name: str, result: dict[str, Any], seed: int) -> list[str]:
     modes = [result[mode] for mode in MODES]
     head = " | ".join(f"UA {MODE_TEXT[m]} | WA | macro-F1" for m in MODES)
-    lines = [f"## {TITLES[name].format(seed=seed)}", "", f"| corpus | clips | chance | {head} |",
-             "|---|---|---|" + "---|" * 3 * len(MODES)]
+    lines = [f"## {TITLES[name].format(seed=seed)}", "",
+             f"| corpus | clips | speakers (of one class only) | chance | {head} |",
+             "|---|---|---|---|" + "---|" * 3 * len(MODES)]
     for corpus, first in modes[0]["by_corpus"].items():
-        lines.append(_row(corpus, first["n"], f"{100 * first['chance']:.1f}", [m["by_corpus"][corpus] for m in modes]))
-    lines.append(_row("**mean over corpora**", "", "", [m["mean_over_corpora"] for m in modes]))
+        lines.append(_row(corpus, first["n"], f"{first['speakers']} ({first['one_class_speakers']})",
+                          f"{100 * first['chance']:.1f}", [m["by_corpus"][corpus] for m in modes]))
+    lines.append(_row("**mean over corpora**", "", "", "", [m["mean_over_corpora"] for m in modes]))
     pooled = modes[0]["pooled"]
-    lines.append(_row("pooled (all test clips)", pooled["n"], f"{100 / len(pooled['recall']):.1f}",
+    lines.append(_row("pooled (all test clips)", pooled["n"], "", f"{100 / len(pooled['recall']):.1f}",
                       [m["pooled"] for m in modes]))
     chosen = "; ".join(f"{MODE_TEXT[m]}: {', '.join(f'{c:g}' for c in result[m]['chosen_c'])}" for m in MODES)
     folds = ", ".join(f"{f['name']} ({f['n_train']}/{f['n_val']}/{f['n_test']})" for f in result["folds"])
@@ -129,7 +141,8 @@ def markdown(meta: dict[str, Any], result: dict[str, Any]) -> str:
              "(predictions may still name any of the six); chance = 100 / its classes.", "",
              "Normalisation: default = features z-scored with the training statistics; per-speaker normalised = every "
              "training speaker z-scored with their own statistics, each test clip with those of its speaker's OTHER "
-             "clips (no labels), as an enrolled user would be.", "",
+             "clips (no labels), as an enrolled user would be. A speaker whose clips are all of one class (counted per "
+             "corpus below) loses that class to the normalisation: their own statistics are the class's.", "",
              f"Time: feature extraction {result['extraction_seconds'] / 60:.1f} min (one process, measured when the "
              f"features were extracted; cached since), SVM selection, fitting and scoring "
              f"{result['scoring_seconds'] / 60:.1f} min.", ""]

@@ -59,11 +59,19 @@ def test_pool_peer_scores_each_held_out_corpus_on_its_own_classes_and_enrolment_
     assert result["enrolled"]["by_corpus"]["c"]["chance"] == 0.5
     assert result["enrolled"]["by_corpus"]["c"]["recall"]["z"] is None
     assert result["default"]["by_corpus"]["a"]["chance"] == pytest.approx(1 / 3)
+    b = result["default"]["by_corpus"]["b"]
+    assert (b["speakers"], b["one_class_speakers"]) == (4, 0)
     for mode in ("default", "enrolled"):
         ua = [m["ua"] for m in result[mode]["by_corpus"].values()]
         assert result[mode]["mean_over_corpora"]["ua"] == pytest.approx(np.mean(ua))
     assert result["enrolled"]["mean_over_corpora"]["ua"] > 0.85
     assert result["enrolled"]["mean_over_corpora"]["ua"] > result["default"]["mean_over_corpora"]["ua"] + 0.3
+
+
+def test_speakers_of_one_class_only_are_counted():
+    from benchmarks.opensmile_pool import one_class_speakers
+
+    assert one_class_speakers(np.array([0, 0, 1, 1, 2]), np.array(["a", "a", "b", "c", "c"])) == 2
 
 
 def test_pool_peer_names_a_missing_corpora_folder_in_one_line(tmp_path, capsys):
