@@ -66,5 +66,6 @@ def measure(runs: int, warmup: int, model: Path | None = None, tflite_venv: Path
     reference = np.asarray(records[0].get("probabilities", np.nan))
     for record in records:
         if "probabilities" in record:
-            record["max_abs_difference_vs_ai_edge_litert"] = float(np.max(np.abs(np.asarray(record["probabilities"]) - reference)))
+            difference = np.abs(np.asarray(record["probabilities"]) - reference)
+            record["max_abs_difference_vs_ai_edge_litert"] = float(np.max(difference))
     return records

@@ -79,4 +79,5 @@ def measure(runs: int, warmup: int) -> dict[str, Any]:
     for row in rows.values():
         row["p50_over_ours"] = row["latency_ms"]["p50"] / base
     difference = float(np.max(np.abs(outputs["lightser (NumPy)"] - outputs["tf.signal"])))
-    return {"window_seconds": recipe.window_seconds, "extractors": rows, "max_abs_difference_ours_vs_tf_signal": difference}
+    return {"window_seconds": recipe.window_seconds, "extractors": rows,
+            "max_abs_difference_ours_vs_tf_signal": difference}

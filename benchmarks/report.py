@@ -72,12 +72,13 @@ def _features_md(section: dict[str, Any]) -> list[str]:
     rows = [[name, *(_ms(r["latency_ms"], k) for k in ("p50", "p90", "p99", "mean")), f"{r['p50_over_ours']:.1f}x",
              *(_ms(r["alone_latency_ms"], k) for k in ("p50", "p90")), "x".join(map(str, r["shape"]))]
             for name, r in section["extractors"].items()]
-    header = ["extractor", "interleaved p50 ms", "p90 ms", "p99 ms", "mean ms", "p50 / ours", "alone p50 ms", "alone p90 ms",
-              "output shape"]
+    header = ["extractor", "interleaved p50 ms", "p90 ms", "p99 ms", "mean ms", "p50 / ours", "alone p50 ms",
+              "alone p90 ms", "output shape"]
     return ["## Feature extraction (one 3 s window at 16 kHz)", "", *_table(header, rows), "",
             "Interleaved: the extractors take turns, so each call starts with caches the others filled, as inside a "
             "pipeline. Alone: one extractor's calls back to back, with warm caches.", "",
-            f"Largest difference between our MFCCs and tf.signal's: {section['max_abs_difference_ours_vs_tf_signal']:.2e}.",
+            "Largest difference between our MFCCs and tf.signal's: "
+            f"{section['max_abs_difference_ours_vs_tf_signal']:.2e}.",
             ""]
 
 
@@ -97,7 +98,8 @@ def _backends_md(backends: list[dict[str, Any]]) -> list[str]:
 
 
 def _ours_for_comparison(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Our int8 models' bench reports and UA (default, studio, per-speaker), where the variants section measured them."""
+    """Our int8 models' bench reports and UA (default, studio, per-speaker), where the variants section measured
+    them."""
     return [v for name in (ROBUST_VARIANT, OURS, SPEAKER_VARIANT) for v in results.get("variants", [])
             if v["variant"] == name and "bench" in v]
 
@@ -194,7 +196,8 @@ def _scatter(path: Path, points: list[tuple[str, float, float, int]]) -> Path:
     fig, ax = plt.subplots(figsize=(7, 5))
     for name, ms, ua, size in points:
         ax.scatter(ms, 100 * ua, s=20 + 400 * (size / max(p[3] for p in points)) ** 0.5, alpha=0.6)
-        ax.annotate(f"{name}\n{size / 1024:.0f} KiB", (ms, 100 * ua), fontsize=8, xytext=(6, 4), textcoords="offset points")
+        ax.annotate(f"{name}\n{size / 1024:.0f} KiB", (ms, 100 * ua), fontsize=8, xytext=(6, 4),
+                    textcoords="offset points")
     latencies = [p[1] for p in points]
     ax.set_xscale("log")
     ax.set_xlim(min(latencies) / 2, max(latencies) * 3)
@@ -218,7 +221,8 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     written = []
     measured = [v for v in results.get("variants", []) if "bench" in v]
     if measured:
-        written.append(_bars(out / "variants.png", "Inference p50 per variant (1 thread)", [v["variant"] for v in measured],
+        written.append(_bars(out / "variants.png", "Inference p50 per variant (1 thread)",
+                             [v["variant"] for v in measured],
                              [v["bench"]["latency"][0]["stages_ms"]["inference"]["p50"] for v in measured], "ms"))
     if "features" in results:
         rows = results["features"]["extractors"]

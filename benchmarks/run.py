@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cpus", type=lambda text: bench.int_list(text) if text else [], default=[0],
                         help="cores to pin to (default 0); '' for no pinning")
     parser.add_argument("--out", default=str(RESULTS), help="results folder")
-    parser.add_argument("--weights", default=str(variants.WEIGHTS), help="Keras weights for the float16/dynamic-range variants")
+    parser.add_argument("--weights", default=str(variants.WEIGHTS),
+                        help="Keras weights for the float16/dynamic-range variants")
     parser.add_argument("--report", default=str(variants.REPORT), help="the studio model's LOSO report JSON (UA)")
     parser.add_argument("--robust-report", default=str(variants.ROBUST_REPORT),
                         help="the default (robust) model's LOSO report JSON (UA)")

@@ -58,7 +58,8 @@ def locate(weights: Path = WEIGHTS) -> dict[str, Any]:
         elif variant in ("int8", SPEAKER_VARIANT, ROBUST_VARIANT):
             found[variant] = f"missing: no {shown(shipped)}"
         elif weights.is_file():
-            found[variant] = (convert(variant, reference, weights, CACHE / "models"), f"converted from {shown(weights)}")
+            found[variant] = (convert(variant, reference, weights, CACHE / "models"),
+                              f"converted from {shown(weights)}")
         else:
             found[variant] = f"missing: no {shown(shipped)} and no Keras weights at {shown(weights)}"
     return found

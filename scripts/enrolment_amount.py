@@ -81,8 +81,10 @@ def main() -> None:
         spread = f"{min(uas):.1f}–{max(uas):.1f}" if max(uas) > min(uas) else "(no draw)"
         rows.append(f"| {name} | {np.median(durations):.0f} s ({low:.0f}–{high:.0f}) | {np.mean(uas):.1f} | {spread} |")
         print(rows[-1], flush=True)
-    lines = ["# How much enrolment speech `for_speaker` needs (EMO-DB, leave one speaker out, int8 via the runtime)", "",
-             f"Command: `python scripts/enrolment_amount.py {args.run} --out {args.out}` (seeds {', '.join(map(str, SEEDS))})",
+    lines = ["# How much enrolment speech `for_speaker` needs (EMO-DB, leave one speaker out, int8 via the runtime)",
+             "",
+             f"Command: `python scripts/enrolment_amount.py {args.run} --out {args.out}` "
+             f"(seeds {', '.join(map(str, SEEDS))})",
              "", __doc__.split("\n\n", 2)[2].strip(), "",
              "| enrolled with | enrolment audio per scored clip: median (10th–90th percentile) | UA, mean over seeds | "
              "UA, lowest–highest seed |", "|---|---|---|---|", *rows, "",

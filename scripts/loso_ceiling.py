@@ -61,7 +61,8 @@ def main() -> None:
                          f"{100 * np.mean(mean.argmax(1) == y):.1f} |")
     right = np.array([scores[r].argmax(1) == y for r in args.runs])
     lines += ["", "## 2. Shared misses", "",
-              "| class | clips | missed by every run | right in at least one run (oracle recall) |", "|---|---|---|---|"]
+              "| class | clips | missed by every run | right in at least one run (oracle recall) |",
+              "|---|---|---|---|"]
     for c, label in enumerate(dataset.labels):
         rows = y == c
         lines.append(f"| {label} | {rows.sum()} | {np.sum(~right[:, rows].any(0))} | "

@@ -3,7 +3,8 @@
 Two steps, so that the second can run where neither TensorFlow nor the audio is (a GPU machine with JAX):
 
     python scripts/screen_recipes.py prepare --out .screen/emodb.npz
-    KERAS_BACKEND=jax python scripts/screen_recipes.py run --data .screen/emodb.npz --recipe speed --seed 0 --out .screen
+    KERAS_BACKEND=jax python scripts/screen_recipes.py run --data .screen/emodb.npz --recipe speed --seed 0 \
+        --out .screen
     python scripts/screen_recipes.py summarise LOGS... --out reports/screen-recipes/screen-recipes.md
 
 `prepare` computes the raw MFCCs of every clip with the runtime's own function, once as recorded and once
@@ -48,7 +49,8 @@ def prepare(root: Path, cache: Path, out: Path) -> None:
     dataset, recipe = load_emodb(root), FeatureRecipe()
     feats = {f"speed_{speed}": dataset_features(dataset, recipe, cache, speed) for speed in (1.0, *SPEEDS)}
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, labels=np.asarray(dataset.label_indices()), speakers=np.asarray([u.speaker for u in dataset.utterances]),
+    np.savez(out, labels=np.asarray(dataset.label_indices()),
+             speakers=np.asarray([u.speaker for u in dataset.utterances]),
              **{k: v.astype(np.float16) for k, v in feats.items()})
 
 

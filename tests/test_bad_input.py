@@ -21,8 +21,8 @@ from lightser import (
     InvalidArgumentError,
     LightSERError,
     ModelError,
-    NoSpeechError,
     NonFiniteAudioError,
+    NoSpeechError,
     Recognizer,
 )
 
@@ -529,7 +529,8 @@ def test_file_object_is_read_from_where_it_stands_and_put_back(recognizer, good_
             for _ in range(2):  # the same answer twice: the position is restored after each read
                 _close(recognizer.predict(f), expected)
                 assert f.tell() == 100
-            assert [s.end for s in recognizer.predict_segments(f)] == [s.end for s in recognizer.predict_segments(good_wav)]
+            ends = [s.end for s in recognizer.predict_segments(f)]
+            assert ends == [s.end for s in recognizer.predict_segments(good_wav)]
             f.seek(0, io.SEEK_END)
             with pytest.raises(AudioError, match="seek\\(0\\)"):
                 recognizer.predict(f)

@@ -8,9 +8,8 @@ import pytest
 
 import lightser
 from benchmarks import before_after
-from lightser import bench
-
 from conftest import ROOT
+from lightser import bench
 
 
 @pytest.fixture(scope="module")

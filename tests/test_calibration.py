@@ -8,14 +8,13 @@ import shutil
 import numpy as np
 import pytest
 
+from conftest import voiced
 from lightser import Model, ModelError
 from lightser.features import extract
 from lightser.metadata import read_metadata
 from lightser.model import default_model_path, tempered
 from lightser_export.calibration import fit_temperature
 from lightser_export.metrics import expected_calibration_error
-
-from conftest import voiced
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

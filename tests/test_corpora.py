@@ -10,8 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lightser_export.corpora import (CLASSES, CORPORA, GENERAL_LABELS, LABEL_MAPS, READERS, SOURCES, load,
-                                     load_corpus, load_pool, provenance)
+from lightser_export.corpora import (
+    CLASSES,
+    CORPORA,
+    GENERAL_LABELS,
+    LABEL_MAPS,
+    READERS,
+    SOURCES,
+    load,
+    load_corpus,
+    load_pool,
+    provenance,
+)
 from lightser_export.datasets import DatasetError
 from lightser_export.folds import corpus_folds, speaker_folds
 from lightser_export.sampling import corpus_class_weights

@@ -201,7 +201,8 @@ METADATA_DAMAGE = [
 
 
 @pytest.mark.parametrize(
-    "dotted,value", METADATA_DAMAGE, ids=[f"{k}={'<deleted>' if v is _DELETE else repr(v)[:20]}" for k, v in METADATA_DAMAGE]
+    "dotted,value", METADATA_DAMAGE,
+    ids=[f"{k}={'<deleted>' if v is _DELETE else repr(v)[:20]}" for k, v in METADATA_DAMAGE]
 )
 def test_damaged_metadata_is_refused(tmp_path, dotted, value):
     meta = _set(_resigned(CONTENT), dotted, value)

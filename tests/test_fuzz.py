@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from conftest import assert_valid_prediction, voiced
-from lightser import LightSERError, NoSpeechError, NonFiniteAudioError, features
+from lightser import LightSERError, NonFiniteAudioError, NoSpeechError, features
 from lightser.audio import MAX_AMPLITUDE
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -176,7 +176,8 @@ U16, U32 = st.integers(0, 2**16 - 1), st.integers(0, 2**32 - 1)
 )
 def test_odd_wav_headers_never_escape_as_other_errors(recognizer, tag, channels, rate, bits, declared, payload):
     try:
-        assert_valid_prediction(recognizer.predict(_wav(tag, channels, rate, bits, declared, payload)), recognizer.labels)
+        prediction = recognizer.predict(_wav(tag, channels, rate, bits, declared, payload))
+        assert_valid_prediction(prediction, recognizer.labels)
     except LightSERError:
         pass
 

@@ -80,7 +80,8 @@ def test_a_bad_chunk_is_refused_and_the_stream_goes_on(recognizer):
     with pytest.raises(NonFiniteAudioError):
         listener.push(bad)
     for chunk, message in (([0.0] * 160, "pass a NumPy array"), (np.zeros((2, 160)), "expected \\(samples,\\)"),
-                           (np.zeros((160, 2)), "the `channels` given to listen"), (np.zeros(160, np.int8), "dtype int8")):
+                           (np.zeros((160, 2)), "the `channels` given to listen"),
+                           (np.zeros(160, np.int8), "dtype int8")):
         with pytest.raises(InvalidArgumentError, match=message):
             listener.push(chunk)
     live = listener.push(x[RATE:]) + listener.flush()

@@ -18,8 +18,8 @@ from lightser import (
     InvalidArgumentError,
     LightSERError,
     ModelError,
-    NoSpeechError,
     NonFiniteAudioError,
+    NoSpeechError,
     Prediction,
     Recognizer,
     audio,
@@ -207,7 +207,8 @@ def test_cli_predict_json_and_bad_file(tmp_path):
 
 
 def test_cli_info_reports_the_model():
-    out = subprocess.run([sys.executable, "-m", "lightser.cli", "info", "--json"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "lightser.cli", "info", "--json"],
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     assert info["quantization"] == "int8" and len(info["sha256"]) == 64 and info["backend"]

@@ -83,7 +83,8 @@ def test_manifest_loader_and_errors(tmp_path):
     (tmp_path / "excel.csv").write_bytes(
         "\ufeffSpeaker,Label,Path,note\r\ns1,calm,a.wav,x\r\n s2 ,angry,\"c d.wav\",\"y, z\"\r\n\r\n".encode())
     ds = datasets.load_manifest(tmp_path / "excel.csv")
-    assert [(u.path.name, u.label, u.speaker) for u in ds.utterances] == [("a.wav", "calm", "s1"), ("c d.wav", "angry", "s2")]
+    assert [(u.path.name, u.label, u.speaker) for u in ds.utterances] == [("a.wav", "calm", "s1"),
+                                                                           ("c d.wav", "angry", "s2")]
     bad = {
         "path,label,speaker\nmissing.wav,calm,s1\nb.wav,angry,s2\n": ":2: no such file",
         "path,label,speaker\na.wav,calm,s1\na.wav,angry,s2\n": ":3: a.wav is listed again \\(first on line 2\\)",
@@ -451,7 +452,8 @@ def tiny_pool(emodb_root, tmp_path_factory) -> Path:
              for label in ("anger", "happiness", "neutral", "sadness")}
     names = {"savee": lambda s, lab, i: f"data/SAVEE/{['DC', 'JE', 'JK', 'KL'][s]}_{lab}{i:02d}.wav",
              "urdu": lambda s, lab, i: f"{lab.title()}/SM{s + 1}_F{i}_{lab[0].upper()}{i:02d}.wav",
-             "emovo": lambda s, lab, i: f"data/EMOVO/{['f1', 'f2', 'm1', 'm2'][s]}/{lab}-{['f1', 'f2', 'm1', 'm2'][s]}-b{i}.wav"}
+             "emovo": lambda s, lab, i: (f"data/EMOVO/{['f1', 'f2', 'm1', 'm2'][s]}/"
+                                         f"{lab}-{['f1', 'f2', 'm1', 'm2'][s]}-b{i}.wav")}
     codes = {"savee": {"anger": "a", "happiness": "h", "neutral": "n", "sadness": "sa"},
              "urdu": {"anger": "angry", "happiness": "happy", "neutral": "neutral", "sadness": "sad"},
              "emovo": {"anger": "rab", "happiness": "gio", "neutral": "neu", "sadness": "tri"}}

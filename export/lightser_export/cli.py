@@ -109,7 +109,6 @@ def _variants(text: str) -> list[str]:
 def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> None:
     """The dataset, feature-cache and `TrainConfig` options (and `--resume`) that `setup` reads."""
     from .config import TrainConfig
-
     from .corpora import CHECKSUMS, CORPORA, KINDS
     from .datasets import EMODB_ROOT
 
@@ -223,7 +222,6 @@ def _splits(protocol: str, config: Any, dataset: Any) -> tuple[list[Any], str]:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from . import protocols, report
-
     from .datasets import DatasetError
 
     config, recipe, dataset = setup(args)
@@ -288,7 +286,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     corpora = np.asarray([u.corpus for u in dataset.utterances])
     labels = np.asarray(dataset.label_indices())
     everyone = np.arange(len(raws[0]))
-    held_out = (validation_speakers(speakers, corpora, everyone, args.validation_share, np.random.default_rng(config.seed))
+    rng = np.random.default_rng(config.seed)
+    held_out = (validation_speakers(speakers, corpora, everyone, args.validation_share, rng)
                 if config.early_stopping else np.array([], dtype=speakers.dtype))
     rows, val_rows = everyone[~np.isin(speakers, held_out)], everyone[np.isin(speakers, held_out)]
     global_stats = frame_stats(raws[0][rows])

@@ -195,7 +195,8 @@ def load_corpus(corpus: str, root: str | Path, checksums: Path | None = None, ve
                            "shared/data/corpora/extract.sh (see shared/data/corpora/README.md)")
     if checksums is not None:
         check_corpus(corpus, root, checksums, verify)
-    utterances = [Utterance(path, label, f"{corpus}/{speaker}", corpus) for path, label, speaker in READERS[corpus](root)]
+    utterances = [Utterance(path, label, f"{corpus}/{speaker}", corpus)
+                  for path, label, speaker in READERS[corpus](root)]
     labels = tuple(c for c in CLASSES if any(u.label == c for u in utterances))
     return checked(corpus, labels, utterances)
 

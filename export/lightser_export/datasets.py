@@ -138,8 +138,8 @@ def load_manifest(csv_path: str | Path, labels: tuple[str, ...] | None = None) -
     column = {name: i for i, name in enumerate(names)}
     missing = [name for name in MANIFEST_COLUMNS if name not in column]
     if missing:
-        raise DatasetError(f"{csv_path}:{header_line}: the header {','.join(header)!r} has no {', '.join(missing)} column; "
-                           f"expected {','.join(MANIFEST_COLUMNS)}")
+        raise DatasetError(f"{csv_path}:{header_line}: the header {','.join(header)!r} has no "
+                           f"{', '.join(missing)} column; expected {','.join(MANIFEST_COLUMNS)}")
     if not body:
         raise DatasetError(f"{csv_path}: a header and no clips")
     utterances, first_line = [], {}
@@ -153,7 +153,8 @@ def load_manifest(csv_path: str | Path, labels: tuple[str, ...] | None = None) -
         if not path.is_file():
             raise DatasetError(f"{csv_path}:{line}: no such file {path}")
         if path.resolve() in first_line:
-            raise DatasetError(f"{csv_path}:{line}: {name} is listed again (first on line {first_line[path.resolve()]})")
+            raise DatasetError(f"{csv_path}:{line}: {name} is listed again "
+                               f"(first on line {first_line[path.resolve()]})")
         first_line[path.resolve()] = line
         utterances.append(Utterance(path, label, speaker))
     spellings: dict[str, set[str]] = {}

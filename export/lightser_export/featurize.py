@@ -36,7 +36,8 @@ def code_digest() -> str:
 def _cache_key(dataset: Dataset, recipe: FeatureRecipe, speed: float, corrupt: float, seed: int, gain: float) -> str:
     unstandardised = dataclasses.replace(recipe, mean=None, std=None).to_dict()
     files = [(str(u.path.resolve()), st.st_size, st.st_mtime_ns) for u in dataset.utterances for st in [u.path.stat()]]
-    key = {"recipe": unstandardised, "files": files, "code": code_digest(), **({"speed": speed} if speed != 1.0 else {}),
+    key = {"recipe": unstandardised, "files": files, "code": code_digest(),
+           **({"speed": speed} if speed != 1.0 else {}),
            **({"corrupt": corrupt, "seed": seed} if corrupt else {}), **({"gain": gain, "seed": seed} if gain else {})}
     blob = json.dumps(key, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
@@ -84,7 +85,8 @@ def dataset_features(
     return feats
 
 
-def standardise_by(feats: np.ndarray, groups: np.ndarray, stats: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def standardise_by(feats: np.ndarray, groups: np.ndarray,
+                   stats: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """Standardise each clip with the statistics of its group (a speaker, or "global")."""
     out = np.empty_like(feats)
     for group in np.unique(groups):
@@ -94,7 +96,8 @@ def standardise_by(feats: np.ndarray, groups: np.ndarray, stats: dict[str, tuple
     return out
 
 
-def _stats_by_speaker(raw: np.ndarray, speakers: np.ndarray, rows: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _stats_by_speaker(raw: np.ndarray, speakers: np.ndarray,
+                      rows: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {s: frame_stats(raw[rows[speakers[rows] == s]]) for s in np.unique(speakers[rows])}
 
 

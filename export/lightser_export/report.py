@@ -66,8 +66,9 @@ def by_corpus(folds: Sequence[dict[str, Any]], labels: Sequence[str], mode: str 
     out = {}
     for corpus in sorted(set(corpora.tolist())):
         mine = corpora == corpus
-        out[corpus] = {kind: metrics.summary(y_true[mine], np.concatenate([f["modes"][mode][kind] for f in folds])[mine],
-                                             labels) for kind in ("int8_runtime", "float")}
+        out[corpus] = {kind: metrics.summary(y_true[mine],
+                                             np.concatenate([f["modes"][mode][kind] for f in folds])[mine], labels)
+                       for kind in ("int8_runtime", "float")}
     return out
 
 
@@ -143,7 +144,8 @@ def _corpus_lines(report: dict[str, Any]) -> list[str]:
         return []
     chance = {c: 100 / sum(r is not None for r in m["int8_runtime"]["recall"].values()) for c, m in corpora.items()}
     lines = ["", "Per corpus (no enrolment; each scored on the classes it has; chance = 100 / its classes):", "",
-             "| corpus | clips | chance | UA int8 via runtime | WA | macro-F1 | UA float |", "|---|---|---|---|---|---|---|"]
+             "| corpus | clips | chance | UA int8 via runtime | WA | macro-F1 | UA float |",
+             "|---|---|---|---|---|---|---|"]
     for corpus, m in corpora.items():
         r = m["int8_runtime"]
         lines.append(f"| {corpus} | {r['n']} | {chance[corpus]:.1f} | {100 * r['ua']:.1f} | {100 * r['wa']:.1f} | "
@@ -174,10 +176,12 @@ def _markdown(report: dict[str, Any]) -> str:
              f"Protocol: {report['protocol_text']}", "",
              f"Dataset: {report['dataset']} ({report['n_clips']} clips); {len(report['folds'])} folds run, "
              f"{sum(f['n_test'] for f in report['folds'])} clips tested. "
-             f"Seed {report['config']['seed']}. Wall time {report['wall_minutes']:.1f} min (training and scoring, all folds) on {report['machine']}.",
+             f"Seed {report['config']['seed']}. Wall time {report['wall_minutes']:.1f} min "
+             f"(training and scoring, all folds) on {report['machine']}.",
              f"Versions: {json.dumps(report['versions'])}", "",
              *_resumed_note(report["folds"]),
-             "| model | test-time normalisation | UA | WA | macro-F1 | per-fold UA mean ± sd |", "|---|---|---|---|---|---|"]
+             "| model | test-time normalisation | UA | WA | macro-F1 | per-fold UA mean ± sd |",
+             "|---|---|---|---|---|---|"]
     for mode, kinds in report["pooled"].items():
         for kind, title in ((k, t) for k, t in MODELS.items() if k in kinds):
             m = kinds[kind]
@@ -198,16 +202,19 @@ def _markdown(report: dict[str, Any]) -> str:
         lines.append(f"- {MODE_TEXT.get(mode, mode)}: top-1 agreement {100 * kinds['agreement_int8_float']:.1f} %, "
                      f"UA drop {100 * kinds['ua_drop_int8']:.1f} points")
     best_mode = list(report["pooled"])[-1]
+    recall = report["pooled"][best_mode]["int8_runtime"]["recall"]
     lines += ["", f"Per-class recall, int8 via runtime, {MODE_TEXT.get(best_mode, best_mode)}:", "",
               "| " + " | ".join(labels) + " |", "|" + "---|" * len(labels),
-              "| " + " | ".join(f"{100 * report['pooled'][best_mode]['int8_runtime']['recall'][lab]:.1f}" for lab in labels) + " |",
+              "| " + " | ".join(f"{100 * recall[lab]:.1f}" for lab in labels) + " |",
               "", "Per fold (UA, int8 via runtime):", "", "| fold | test | val | best epoch | " +
-              " | ".join(MODE_TEXT.get(m, m) for m in report["pooled"]) + " |", "|---|---|---|---|" + "---|" * len(report["pooled"])]
+              " | ".join(MODE_TEXT.get(m, m) for m in report["pooled"]) + " |",
+              "|---|---|---|---|" + "---|" * len(report["pooled"])]
     for i, f in enumerate(report["folds"]):
         cells = [f"{100 * report['pooled'][m]['int8_runtime']['fold_ua'][i]:.1f}" for m in report["pooled"]]
         val = f["val_speaker"] or ("test fold" if report["protocol"] == "paper" else "none")
         val = f"{val.count(',') + 1} speakers" if "," in val else val
-        lines.append(f"| {f['fold']} | {f['test_speaker'] or '-'} | {val} | {f['best_epoch']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {f['fold']} | {f['test_speaker'] or '-'} | {val} | {f['best_epoch']} | "
+                     + " | ".join(cells) + " |")
     lines += _corpus_lines(report) + _calibration_lines(report)
     lines += ["", "Confusion matrices: " + ", ".join(f"`{Path(p).name}`" for p in report["plots"]), ""]
     return "\n".join(lines)

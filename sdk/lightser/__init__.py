@@ -7,8 +7,8 @@ from .errors import (
     InvalidArgumentError,
     LightSERError,
     ModelError,
-    NoSpeechError,
     NonFiniteAudioError,
+    NoSpeechError,
 )
 from .features import FeatureRecipe
 from .live import Listener

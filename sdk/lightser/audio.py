@@ -348,7 +348,8 @@ def _open(source: AudioSource, name: str) -> tuple[soundfile.SoundFile, _Guarded
         reason = getattr(exc, "error_string", None) or exc  # libsndfile's words, without our object's repr
         if guard is None and "does not exist" in str(reason):  # libsndfile's words for data it cannot parse
             reason = "unrecognised or damaged data"
-        where = f"; read from byte {guard.base}, where the file object stood: seek(0) first?" if guard and guard.base else ""
+        where = (f"; read from byte {guard.base}, where the file object stood: seek(0) first?"
+                 if guard and guard.base else "")
         raise AudioError(f"{name}: not a readable audio file ({reason}{where})") from exc
 
 

@@ -464,8 +464,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="input clip (default: synthetic 3 s voiced WAVs at 16 and 48 kHz)")
     parser.add_argument("--runs", type=int, default=200, help="timed rounds per thread count (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed rounds first (default 20)")
-    parser.add_argument("--threads", type=int_list, default=[1], metavar="N,N", help="interpreter threads to sweep, e.g. 1,2,4")
-    parser.add_argument("--cpus", type=int_list, metavar="C,C", help="pin to these cores first, e.g. 0 (a one-core budget)")
+    parser.add_argument("--threads", type=int_list, default=[1], metavar="N,N",
+                        help="interpreter threads to sweep, e.g. 1,2,4")
+    parser.add_argument("--cpus", type=int_list, metavar="C,C",
+                        help="pin to these cores first, e.g. 0 (a one-core budget)")
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
     parser.add_argument("--markdown", metavar="FILE", help="write the report as Markdown")
     parser.add_argument("--speeds", type=speed_list, default=[1.0], metavar="S,S",

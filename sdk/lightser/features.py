@@ -20,7 +20,6 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 
-
 _FLOAT32_MAX = 3.4e38
 _POSITIVE = 1e-30  # the least value accepted where zero is not
 _STAT_LIMIT = 1e4  # standardisation statistics: |mean| and std at most this, std at least its inverse

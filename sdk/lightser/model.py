@@ -135,7 +135,8 @@ class Model:
         if num_threads is not None and (
             isinstance(num_threads, bool) or not isinstance(num_threads, int) or not 1 <= num_threads <= MAX_THREADS
         ):
-            raise InvalidArgumentError(f"num_threads={num_threads!r:.60}: expected an int from 1 to {MAX_THREADS}, or None")
+            raise InvalidArgumentError(
+                f"num_threads={num_threads!r:.60}: expected an int from 1 to {MAX_THREADS}, or None")
         if path is not None and not isinstance(path, (str, os.PathLike)):
             raise InvalidArgumentError(f"model={path!r}: expected a path to a .tflite file or None")
         self.path = model_path(path)

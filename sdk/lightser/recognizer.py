@@ -12,13 +12,14 @@ import numpy as np
 
 from . import audio, batch, features, windows
 from .errors import AudioTooShortError, InvalidArgumentError, LightSERError, NoSpeechError
-from .model import Model, bundled_models
 from .live import Listener
+from .model import Model, bundled_models
 from .results import Prediction, Result, Segment
 
 MIN_SECONDS = 0.25
 GATE_FRAME_SECONDS = 0.064
-MIN_ENROL_SECONDS = 60.0  # ~55 s of enrolment about matched the default model, less fell below (reports/enrolment-amount/enrolment-amount.md)
+# ~55 s of enrolment about matched the default model, less fell below (reports/enrolment-amount/enrolment-amount.md)
+MIN_ENROL_SECONDS = 60.0
 
 
 class Recognizer:
