@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from lightser import bench
+from lightser.cli.bench import int_list
 
 from . import backends, frontends, opensmile_pool, opensmile_svm, report, variants
 from .common import CLIP_RATE, CLIP_SECONDS, ROOT, machine, versions
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"comma-separated, of {', '.join(SECTIONS)} (default all but {', '.join(OPTIONAL)})")
     parser.add_argument("--runs", type=int, default=200, help="timed runs per measurement (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed runs first (default 20)")
-    parser.add_argument("--cpus", type=lambda text: bench.int_list(text) if text else [], default=[0],
+    parser.add_argument("--cpus", type=lambda text: int_list(text) if text else [], default=[0],
                         help="cores to pin to (default 0); '' for no pinning")
     parser.add_argument("--out", default=str(RESULTS), help="results folder")
     parser.add_argument("--weights", default=str(variants.WEIGHTS),

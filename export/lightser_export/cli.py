@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from lightser.cli import Parser, quiet_c_libraries
-from lightser.cli import report as report_error
+from lightser.cli.terminal import Parser, quiet_c_libraries
+from lightser.cli.terminal import report as report_error
 from lightser.errors import LightSERError
 
 

@@ -3,36 +3,39 @@ soon as the window is complete."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import soxr
 
 from . import audio, windows
 from .errors import InvalidArgumentError
 from .results import Segment
-
-if TYPE_CHECKING:
-    from .recognizer import Recognizer
+from .scorer import WindowScorer
 
 
 class Listener:
     """Classifies live audio window by window: the first `Segment` comes once a window's worth
     (3 s) has been pushed, then one every `hop_seconds` of the recognizer (1.5 s by default);
     `flush` ends a stream with the window that ends at its last sample. Holds about a window
-    of audio. Not for sharing between threads: make one per stream."""
+    of audio. Not for sharing between threads: make one per stream. Made by `Recognizer.listen`,
+    with the recognizer's `WindowScorer`."""
 
     def __init__(
-        self, recognizer: Recognizer, sample_rate: float, channels: int, minimum_seconds: float, dtype: object = None
+        self,
+        scorer: WindowScorer,
+        sample_rate: float,
+        channels: int,
+        hop_seconds: float,
+        minimum_seconds: float,
+        dtype: object = None,
     ) -> None:
         if isinstance(channels, bool) or not isinstance(channels, int) or not 1 <= channels <= 1024:
             raise InvalidArgumentError(f"channels={channels!r:.60}: expected an int from 1 to 1024")
-        self._recognizer, self._channels = recognizer, channels
+        self._scorer, self._channels = scorer, channels
         self._dtype = None if dtype is None else audio.pcm(b"", dtype, "dtype").dtype
         self._rate = audio.check_sample_rate(sample_rate)
-        self._model_rate = recognizer.recipe.sample_rate
-        self._length = recognizer.recipe.window_samples
-        self._hop = int(round(recognizer.hop_seconds * self._model_rate))
+        self._model_rate = scorer.recipe.sample_rate
+        self._length = scorer.recipe.window_samples
+        self._hop = int(round(hop_seconds * self._model_rate))
         self._minimum = int(round(minimum_seconds * self._model_rate))
         self._start()
 
@@ -50,7 +53,7 @@ class Listener:
     def __repr__(self) -> str:
         dtype = "" if self._dtype is None else f", dtype={str(self._dtype)!r}"
         return (f"Listener(sample_rate={self._rate:g}, channels={self._channels}{dtype}, seconds={self.seconds:.2f}, "
-                f"model={self._recognizer.model.metadata.name!r})")
+                f"model={self._scorer.model.metadata.name!r})")
 
     def push(self, chunk: np.ndarray | bytes | bytearray | memoryview) -> list[Segment]:
         """The windows `chunk` completes (often none): a NumPy array of any length, shape
@@ -90,5 +93,5 @@ class Listener:
 
     def _segments(self, cut: list[tuple[int, np.ndarray]]) -> list[Segment]:
         rate = self._model_rate
-        return [Segment(start / rate, (start + window.shape[0]) / rate, self._recognizer._prediction(window))
+        return [Segment(start / rate, (start + window.shape[0]) / rate, self._scorer(window))
                 for start, window in cut]

@@ -15,6 +15,7 @@ from .errors import AudioTooShortError, InvalidArgumentError, LightSERError, NoS
 from .live import Listener
 from .model import Model, bundled_models
 from .results import Prediction, Result, Segment
+from .scorer import WindowScorer
 
 MIN_SECONDS = 0.25
 GATE_FRAME_SECONDS = 0.064
@@ -151,13 +152,11 @@ class Recognizer:
                 progress(end)
             yield start / rate, end, samples
 
-    def _scores(self, samples: np.ndarray) -> np.ndarray:
-        """Class probabilities of one window (averaged over `speeds`)."""
-        rate = self.recipe.sample_rate
-        return np.mean(
-            [self.model.run(features.extract(audio.change_speed(samples, s, rate), self.recipe)) for s in self.speeds],
-            axis=0,
-        )
+    @property
+    def scorer(self) -> WindowScorer:
+        """What scores one window (samples at the model's rate) with this recognizer's model, feature
+        recipe, speech gate and speeds."""
+        return WindowScorer(self.model, self.recipe, self.gate, self.speeds)
 
     def iter_segments(
         self,
@@ -169,8 +168,8 @@ class Recognizer:
     ) -> Iterator[Segment]:
         """One `Segment` per window, each as the audio is read (constant memory). A source that
         cannot be read raises at the call, before the first window."""
-        cut = self._windows(source, sample_rate, progress, dtype)
-        return (Segment(start, end, self._prediction(samples)) for start, end, samples in cut)
+        cut, scorer = self._windows(source, sample_rate, progress, dtype), self.scorer
+        return (Segment(start, end, scorer(samples)) for start, end, samples in cut)
 
     def listen(self, sample_rate: float, channels: int = 1, dtype: object = None) -> Listener:
         """A `Listener` for live audio of `channels` channels at `sample_rate`: push chunks as
@@ -178,11 +177,7 @@ class Recognizer:
         is complete, the same windows and scores as `predict_segments` gives for the whole
         recording. dtype: the sample type of chunks pushed as raw PCM bytes (interleaved
         channels), e.g. "int16"; arrays carry their own."""
-        return Listener(self, sample_rate, channels, MIN_SECONDS, dtype)
-
-    def _prediction(self, samples: np.ndarray) -> Prediction | None:
-        """The window's prediction, or None where the speech gate turns it away."""
-        return Prediction.from_probabilities(self.labels, self._scores(samples)) if self.gate(samples) else None
+        return Listener(self.scorer, sample_rate, channels, self.hop_seconds, MIN_SECONDS, dtype)
 
     def predict_segments(
         self,
@@ -216,11 +211,11 @@ class Recognizer:
             or raw mono PCM bytes with `sample_rate` and `dtype` (e.g. "int16", "<f4").
         Raises a `LightSERError` subclass naming the input and the problem.
         """
-        total, count, refusals = np.zeros(len(self.labels)), 0, set()
+        total, count, refusals, scorer = np.zeros(len(self.labels)), 0, set(), self.scorer
         for _, _, samples in self._windows(source, sample_rate, progress, dtype):
-            refusal = self.gate.refusal(samples)
+            refusal = scorer.refusal(samples)
             if refusal is None:
-                total, count = total + self._scores(samples), count + 1
+                total, count = total + scorer.scores(samples), count + 1
             else:
                 refusals.add(refusal)
         if count == 0:

@@ -4,66 +4,19 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import json
 import os
 import sys
-from typing import Any, Iterator, Mapping, NoReturn, Sequence, TextIO
+from typing import Any, Mapping, Sequence, TextIO
 
-from . import __version__, audio, batch, bench, inputs
-from .errors import AudioError, InvalidArgumentError, LightSERError
-from .model import DEFAULT_MODEL, bundled_models
-from .recognizer import MIN_ENROL_SECONDS, Recognizer
-from .results import status
-from .table import FORMATS, Table
-
-
-def error_line(error: object, prog: str = "lightser") -> str:
-    """An error as one line, even when a file name holds a line break or other control
-    characters (escaped as Python writes them)."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(error))
-    return f"{prog}: error: {text}"
-
-
-def report(error: object, prog: str = "lightser") -> None:
-    """One line on stderr per error (see `error_line`)."""
-    print(error_line(error, prog), file=sys.stderr, flush=True)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, with a usage error reported in one line like every other error (exit 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        report(f"{message} (see {self.prog} --help)", self.prog.split()[0])
-        raise SystemExit(2)
-
-
-@contextlib.contextmanager
-def quiet_c_libraries() -> Iterator[None]:
-    """For the command, what C libraries write straight to file descriptor 2 (mpg123's notes on
-    a damaged MP3, ...) goes to the null device, while Python's `sys.stderr`, which carries the
-    one-line errors, moves to a copy of the real one (pass `stderr=sys.stderr` to child
-    processes). Left alone when sys.stderr is not fd 2."""
-    try:
-        own = sys.stderr.fileno() == 2
-    except (AttributeError, OSError, ValueError):
-        own = False
-    if not own:
-        yield
-        return
-    python_stderr = sys.stderr
-    python_stderr.flush()
-    kept, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    # Not closed after the block: loggers set up inside it (TensorFlow's, absl's) keep writing to it.
-    sys.stderr = open(kept, "w", encoding=python_stderr.encoding, errors="backslashreplace", buffering=1)
-    os.dup2(null, 2)
-    os.close(null)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(kept, 2)
-        sys.stderr = python_stderr
+from .. import __version__, audio, batch, bench, inputs
+from ..errors import AudioError, InvalidArgumentError, LightSERError
+from ..model import DEFAULT_MODEL, bundled_models
+from ..recognizer import MIN_ENROL_SECONDS, Recognizer
+from ..results import status
+from ..table import FORMATS, Table
+from . import bench as bench_command
+from .terminal import Parser, error_line, quiet_c_libraries, report
 
 
 def _jobs(text: str) -> int:
@@ -282,7 +235,7 @@ def _parser() -> argparse.ArgumentParser:
                            "by its voice, not its level; only digital silence is skipped)")
     pred.add_argument("--voicing", choices=("on", "off"), default="on",
                       help="skip windows with no voiced sound, such as noise (default on; off for whispers)")
-    pred.add_argument("--speeds", type=bench.speed_list, default=[1.0], metavar="S,S",
+    pred.add_argument("--speeds", type=bench_command.speed_list, default=[1.0], metavar="S,S",
                       help="test-time speed averaging: average the scores of each window played at these "
                            "speeds, e.g. 0.9,1,1.1 (about 3 times the cost; default 1: none; not with --enrol)")
     pred.add_argument("--enrol", nargs="+", metavar="CLIP",
@@ -301,9 +254,9 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(run=_cmd_info)
 
     bench_parser = sub.add_parser("bench", help="size, memory and per-stage latency of a model on this machine")
-    bench.add_arguments(bench_parser)
+    bench_command.add_arguments(bench_parser)
     model_options(bench_parser)
-    bench_parser.set_defaults(run=bench.run)
+    bench_parser.set_defaults(run=bench_command.run)
     return parser
 
 
@@ -326,5 +279,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def bench_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `lightser-bench` console script (same as `lightser bench`)."""
+    return main(["bench", *(sys.argv[1:] if argv is None else argv)])
