@@ -21,7 +21,7 @@ import numpy as np
 import soundfile
 
 from lightser import Recognizer
-from lightser_export.datasets import load_emodb
+from lightser_export.datasets import EMODB_ROOT, load_emodb
 from lightser_export.metrics import unweighted_accuracy
 
 SIZES = (1, 3, 10, 20, 30)  # clips drawn at random from the speaker's other clips
@@ -55,7 +55,7 @@ def settings(speakers: np.ndarray, labels: list[str], seconds: np.ndarray) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="LOSO run folder holding speaker-XX/model-int8.tflite")
-    parser.add_argument("--data", default="../shared/data/emodb", type=Path)
+    parser.add_argument("--data", default=EMODB_ROOT, type=Path)
     parser.add_argument("--out", default="reports/enrolment-amount/enrolment-amount.md", type=Path)
     args = parser.parse_args()
     dataset = load_emodb(args.data)

@@ -33,6 +33,7 @@ from typing import Callable
 import numpy as np
 
 from lightser.features import frame_stats
+from lightser_export.datasets import EMODB_ROOT
 from lightser_export.folds import loso_folds
 from lightser_export.metrics import unweighted_accuracy
 from lightser_export.train import TrainConfig, fit, predict_probs
@@ -148,7 +149,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="raw MFCCs, as recorded and speed-perturbed, into one .npz")
-    p.add_argument("--data", default="../shared/data/emodb", type=Path)
+    p.add_argument("--data", default=EMODB_ROOT, type=Path)
     p.add_argument("--cache", default=".cache/features", type=Path)
     p.add_argument("--out", default=".screen/emodb.npz", type=Path)
     r = sub.add_parser("run", help="float LOSO UA of one recipe and seed")

@@ -20,7 +20,7 @@ import numpy as np
 
 from lightser import Recognizer, audio, windows
 from lightser_export import corrupt
-from lightser_export.datasets import load_emodb
+from lightser_export.datasets import EMODB_ROOT, load_emodb
 
 RATE = 16000
 LEVEL = 10 ** (-30 / 20)
@@ -120,7 +120,7 @@ def window_passes(rec: Recognizer, x: np.ndarray) -> list[tuple[bool, bool]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="../shared/data/emodb", type=Path)
+    parser.add_argument("--data", default=EMODB_ROOT, type=Path)
     parser.add_argument("--out", default="reports/speech-gate.md", type=Path)
     args = parser.parse_args()
     clips = [audio.read(u.path, None, RATE) for u in load_emodb(args.data).utterances]

@@ -32,7 +32,7 @@ import soundfile
 import soxr
 
 from lightser import NoSpeechError, Recognizer, audio, windows
-from lightser_export.datasets import load_emodb
+from lightser_export.datasets import EMODB_ROOT, load_emodb
 
 RATE = 16000
 LEVELS_DB = (-50.0, -30.0, -10.0, -1.0)
@@ -220,7 +220,7 @@ def markdown(result: dict, command: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="../shared/data/emodb", type=Path, help="EMO-DB folder")
+    parser.add_argument("--data", default=EMODB_ROOT, type=Path, help="EMO-DB folder")
     parser.add_argument("--corpora", type=Path, help="folder of more corpora, one sub-folder each (*.wav inside)")
     parser.add_argument("--model", help="model to predict with (default: the bundled default)")
     parser.add_argument("--out", default="reports/speech-gate", type=Path)
