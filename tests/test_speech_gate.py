@@ -48,7 +48,10 @@ def test_timeline_marks_noise_without_a_voice(recognizer):
     x = np.concatenate([voiced(3.0), _noise(6.0, 1.0)])
     segments = recognizer.predict_segments(x, sample_rate=RATE)
     assert segments[0].is_speech and not segments[-1].is_speech
-    assert recognizer.predict(x, sample_rate=RATE) == recognizer.predict(voiced(3.0), sample_rate=RATE)
+    speech = [list(s.prediction.scores.values()) for s in segments if s.is_speech]
+    assert len(speech) < len(segments)  # the clip's answer is its speech windows' alone
+    p = recognizer.predict(x, sample_rate=RATE)
+    np.testing.assert_allclose(list(p.scores.values()), np.mean(speech, axis=0), atol=1e-12)
 
 
 def test_speech_in_noise_is_classified(recognizer):
