@@ -1,7 +1,7 @@
 """Which windows the runtime's speech gate lets through: EMO-DB speech, clean and degraded, against
 sounds that are not speech.
 
-    python scripts/speech_gate.py --out reports/speech-gate.md
+    python scripts/speech_gate.py --out reports/speech-gate/conditions.md
 
 Every clip is cut into windows as `lightser.Recognizer` cuts it (3 s, hop 1.5 s) and each window
 is put to the gate of a default `Recognizer` (loudness, and voicing) and to the loudness check
@@ -121,7 +121,7 @@ def window_passes(rec: Recognizer, x: np.ndarray) -> list[tuple[bool, bool]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=EMODB_ROOT, type=Path)
-    parser.add_argument("--out", default="reports/speech-gate.md", type=Path)
+    parser.add_argument("--out", default="reports/speech-gate/conditions.md", type=Path)
     args = parser.parse_args()
     clips = [audio.read(u.path, None, RATE) for u in load_emodb(args.data).utterances]
     rec = Recognizer()
