@@ -252,7 +252,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     rep = {
         "title": f"{dataset.name}: {args.protocol} ({config.normalisation} normalisation)",
         "protocol": args.protocol, "protocol_text": text, "dataset": dataset.name, "labels": list(dataset.labels),
-        "n_clips": len(dataset.utterances), "config": config.to_dict(), "test_speeds": list(config.test_speeds),
+        "n_clips": len(dataset.utterances), "config": config.to_dict(),
+        "test_speeds": list(config.test_speeds) if args.speed_averaging else [1.0],
         "window_seconds": recipe.window_seconds,
         "command": _command(), "versions": _versions(), "machine": _machine(),
         "wall_minutes": (time.perf_counter() - started) / 60, "folds": results,
