@@ -278,7 +278,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from .corpora import provenance
     from .featurize import train_inputs, training_set
     from .folds import validation_speakers
-    from .sampling import corpus_class_weights
+    from .sampling import training_weights
     from .train import fit, predict_probs
 
     config, recipe, dataset = setup(args)
@@ -293,9 +293,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     rows, val_rows = everyone[~np.isin(speakers, held_out)], everyone[np.isin(speakers, held_out)]
     global_stats = frame_stats(raws[0][rows])
     x, y = training_set(raws, speakers, labels, rows, config.normalisation, global_stats)
-    weights = None
-    if config.balance == "corpus-class":
-        weights = np.tile(corpus_class_weights(corpora[rows], labels[rows]), len(raws)) / len(raws)
+    weights = training_weights(dataset, rows, len(raws), config.balance)
     validation = None
     if len(val_rows):
         validation = (train_inputs(raws[0], speakers, val_rows, config.normalisation, global_stats), labels[val_rows])

@@ -22,7 +22,7 @@ from .calibration import fit_temperature
 from .datasets import Dataset
 from .featurize import normalised, train_inputs, training_set
 from .folds import Fold
-from .sampling import corpus_class_weights
+from .sampling import training_weights
 from .train import TrainConfig, fit, predict_probs
 
 REPRESENTATIVE_CLIPS = 300
@@ -109,10 +109,7 @@ def run_fold(
     train_rows, val_rows = fold.fit_rows(config.early_stopping)
     global_stats = frame_stats(raw[train_rows])
     x_train, y_train = training_set(raws, speakers, labels, train_rows, config.normalisation, global_stats)
-    weights = None
-    if config.balance == "corpus-class":
-        corpora = np.asarray([u.corpus for u in dataset.utterances])
-        weights = np.tile(corpus_class_weights(corpora[train_rows], labels[train_rows]), len(raws)) / len(raws)
+    weights = training_weights(dataset, train_rows, len(raws), config.balance)
     validation = None
     if len(val_rows):
         validation = (train_inputs(raw, speakers, val_rows, config.normalisation, global_stats), labels[val_rows])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .datasets import Dataset
+
 
 def corpus_class_weights(corpora: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """One probability per row, summing to 1: every class present is drawn equally often; within
@@ -18,3 +20,13 @@ def corpus_class_weights(corpora: np.ndarray, labels: np.ndarray) -> np.ndarray:
             rows = in_class & (corpora == corpus)
             weights[rows] = 1.0 / (len(classes) * len(owners) * rows.sum())
     return weights
+
+
+def training_weights(dataset: Dataset, rows: np.ndarray, copies: int, balance: str) -> np.ndarray | None:
+    """Draw probabilities of the training set `training_set` stacks from `rows` (`copies` copies of
+    each: as recorded, then each speed), or None to pass over it in order (`balance` "none")."""
+    if balance == "none":
+        return None
+    corpora = np.asarray([dataset.utterances[i].corpus for i in rows])
+    labels = np.asarray(dataset.label_indices())[rows]
+    return np.tile(corpus_class_weights(corpora, labels), copies) / copies
