@@ -113,9 +113,7 @@ OTHER: dict[str, Condition] = {
 def window_passes(rec: Recognizer, x: np.ndarray) -> list[tuple[bool, bool]]:
     """(passes the loudness check, passes the whole gate) for each window `rec` cuts from x."""
     loudness = dataclasses.replace(rec.gate, voicing=False)
-    step = int(round(rec.hop_seconds * RATE))
-    return [(loudness(w), rec.gate(w))
-            for _, w in windows.sliding([x], rec.recipe.window_samples, step, 1, "clip", RATE)]
+    return [(loudness(w), rec.gate(w)) for _, w in windows.sliding([x], rec.plan, "clip")]
 
 
 def main() -> None:

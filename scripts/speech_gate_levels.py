@@ -123,8 +123,7 @@ BAD: dict[str, Callable[[np.ndarray], bytes]] = {
 
 def clip_passes(rec: Recognizer, x: np.ndarray) -> bool:
     """Whether any window `rec` cuts from x passes its gate (else `predict` raises `NoSpeechError`)."""
-    step = int(round(rec.hop_seconds * RATE))
-    return any(rec.gate(w) for _, w in windows.sliding([x], rec.recipe.window_samples, step, 1, "clip", RATE))
+    return any(rec.gate(w) for _, w in windows.sliding([x], rec.plan, "clip"))
 
 
 def speech_refused(rec: Recognizer, corpora: dict[str, list[Path]]) -> dict[str, dict[str, int]]:

@@ -614,7 +614,7 @@ def test_named_pipes(recognizer, tmp_path, monkeypatch):
     import threading
     import time
 
-    from lightser import audio
+    from lightser import sources
 
     fifo = tmp_path / "audio"
     os.mkfifo(fifo)
@@ -635,7 +635,7 @@ def test_named_pipes(recognizer, tmp_path, monkeypatch):
     with pytest.raises(AudioError, match="closed without giving any data"):
         recognizer.predict(fifo)
     writer.join()
-    monkeypatch.setattr(audio, "PIPE_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(sources, "PIPE_WAIT_SECONDS", 0.3)
     with pytest.raises(AudioError, match="nothing wrote to the pipe within 0.3 s"):  # no writer: no hang
         recognizer.predict(fifo)
 

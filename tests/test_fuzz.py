@@ -23,7 +23,7 @@ from hypothesis.extra.numpy import arrays
 
 from conftest import assert_valid_prediction, voiced
 from lightser import LightSERError, NonFiniteAudioError, NoSpeechError, features
-from lightser.audio import MAX_AMPLITUDE
+from lightser.checks import MAX_AMPLITUDE
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 

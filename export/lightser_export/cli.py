@@ -58,8 +58,8 @@ def _boolean(text: str) -> bool:
 
 def _speeds(text: str) -> tuple[float, ...]:
     """An argparse type: comma-separated speed factors (the runtime's range), or '' for none."""
-    from lightser.audio import check_speeds
     from lightser.errors import InvalidArgumentError
+    from lightser.speed import check_speeds
 
     try:
         values = tuple(float(v) for v in text.split(",") if v.strip())
@@ -78,7 +78,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def _window(text: str) -> float:
     """An argparse type: a window length in seconds, from the runtime's shortest clip to 60."""
-    from lightser.recognizer import MIN_SECONDS
+    from lightser.windows import MIN_SECONDS
 
     try:
         seconds = float(text)
@@ -108,9 +108,12 @@ def _variants(text: str) -> list[str]:
 
 def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> None:
     """The dataset, feature-cache and `TrainConfig` options (and `--resume`) that `setup` reads."""
+    from lightser.features import FeatureRecipe
+
     from .config import TrainConfig
     from .corpora import CHECKSUMS, CORPORA, KINDS
     from .datasets import EMODB_ROOT
+    from .featurize import DEFAULT_CACHE
 
     p.add_argument("--dataset", default="emodb", choices=KINDS,
                    help="manifest: a UTF-8 CSV with a header naming path,label,speaker (any order) and a row per "
@@ -129,8 +132,11 @@ def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> Non
     p.add_argument("--labels", type=_names, default=None, metavar="A,B,...",
                    help="manifest or pool only: the class order of the model's outputs (default: the labels "
                         "sorted alphabetically; for pool anger,disgust,fear,happiness,neutral,sadness)")
-    p.add_argument("--window", type=_window, default=3.0, help="window in seconds (paper: 3, or 7 for IEMOCAP)")
-    p.add_argument("--cache", default=".cache/features", help="feature cache folder ('' disables)")
+    window = FeatureRecipe().window_seconds
+    p.add_argument("--window", type=_window, default=window,
+                   help=f"window in seconds (default {window:g}; the paper: 3, or 7 for IEMOCAP)")
+    p.add_argument("--cache", default=str(DEFAULT_CACHE),
+                   help=f"feature cache folder ('' disables; default {DEFAULT_CACHE})")
     if resume:
         p.add_argument("--resume", action="store_true",
                        help="reuse saved weights in the runs folder when their config and training data match, "
@@ -365,6 +371,8 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `lightser-train`."""
+    from .folds import VALIDATION_SHARE
+
     parser = Parser(prog="lightser-train", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("eval", help="cross-validate a recipe and write a report (JSON, Markdown, PNG)")
@@ -385,9 +393,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ft.add_argument("--variants", type=_variants, default=["int8", "float32"], metavar="V,V",
                     help="comma-separated: int8, float16, float32, dynamic-range (default int8,float32)")
     ft.add_argument("--epochs-final", type=_count, default=0, help="epochs (default: --epochs)")
-    ft.add_argument("--validation-share", type=float, default=0.15,
+    ft.add_argument("--validation-share", type=float, default=VALIDATION_SHARE,
                     help="with --early-stopping true: the share of each corpus's speakers (corpora of 4 or more) held "
-                         "out to choose the epoch and fit the softmax temperature (default 0.15)")
+                         f"out to choose the epoch and fit the softmax temperature (default {VALIDATION_SHARE:g})")
     ft.add_argument("--runs", default="runs")
     add_training_options(ft)
     ft.set_defaults(run=_cmd_fit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from lightser.audio import MAX_SPEED, MIN_SPEED
+from lightser.speed import MAX_SPEED, MIN_SPEED
 
 VARIANTS = ("int8", "float16", "float32", "dynamic-range")  # the .tflite kinds `convert.to_tflite` writes
 

@@ -12,9 +12,10 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from lightser import audio, features
+from lightser import audio, checks, features, sources
+from lightser import speed as speeds
 from lightser.features import FeatureRecipe, frame_stats, unstandardised
-from lightser.recognizer import MIN_SECONDS
+from lightser.windows import MIN_SECONDS
 
 from . import corrupt as corruption
 from .corrupt import TRAIN_PEAK_DBFS, random_condition, recorded_at
@@ -24,11 +25,12 @@ DEFAULT_CACHE = Path(".cache") / "features"
 
 
 def code_digest() -> str:
-    """sha256 of the modules that compute features (decoding, resampling, MFCC, corruption, this
-    one): features cached by other code, even if different only in rounding, would change a
-    run's training data."""
+    """sha256 of the modules that compute features (reading, decoding, resampling, speed change,
+    MFCC, corruption, this one): features cached by other code, even if different only in
+    rounding, would change a run's training data."""
     digest = hashlib.sha256()
-    for path in (audio.__file__, features.__file__, corruption.__file__, __file__):
+    for path in (sources.__file__, checks.__file__, audio.__file__, speeds.__file__, features.__file__,
+                 corruption.__file__, __file__):
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()
 
@@ -52,7 +54,7 @@ def _waveform(path: Path, recipe: FeatureRecipe, speed: float, corrupt: float, g
     if x.shape[0] < MIN_SECONDS * recipe.sample_rate:
         raise DatasetError(f"{path}: {x.shape[0] / recipe.sample_rate:.3f} s of audio; the runtime refuses clips "
                            f"under {MIN_SECONDS:g} s, so it cannot train on them either")
-    x = audio.change_speed(x, speed, recipe.sample_rate)
+    x = speeds.change_speed(x, speed, recipe.sample_rate)
     x = random_condition(x, recipe.sample_rate, rng) if rng.random() < corrupt else x
     return recorded_at(x, rng.uniform(*TRAIN_PEAK_DBFS)) if gain and rng.random() < gain else x
 

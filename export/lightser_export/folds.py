@@ -10,6 +10,8 @@ from typing import Sequence
 
 import numpy as np
 
+VALIDATION_SHARE = 0.15  # of each training corpus's speakers, held out to choose the epoch and temperature
+
 
 @dataclasses.dataclass(frozen=True)
 class Fold:
@@ -84,7 +86,9 @@ def _held_out_fold(name: str, tested: str, test: np.ndarray, speakers: np.ndarra
     return Fold(name, rest[~in_val], rest[in_val], test, tested, ",".join(val_voices.tolist()))
 
 
-def corpus_folds(speakers: Sequence[str], corpora: Sequence[str], share: float = 0.15, seed: int = 0) -> list[Fold]:
+def corpus_folds(
+    speakers: Sequence[str], corpora: Sequence[str], share: float = VALIDATION_SHARE, seed: int = 0
+) -> list[Fold]:
     """Leave one corpus out: one fold per corpus, tested on all of it; validation speakers are
     about `share` of each training corpus's speakers."""
     speakers, corpora = np.asarray(speakers), np.asarray(corpora)
@@ -96,7 +100,7 @@ def corpus_folds(speakers: Sequence[str], corpora: Sequence[str], share: float =
             for c in names]
 
 
-def speaker_folds(speakers: Sequence[str], corpora: Sequence[str], k: int = 5, share: float = 0.15,
+def speaker_folds(speakers: Sequence[str], corpora: Sequence[str], k: int = 5, share: float = VALIDATION_SHARE,
                   seed: int = 0) -> list[Fold]:
     """Speaker-disjoint k-fold over a pool: each corpus's speakers, shuffled, dealt to the folds in
     turn (so each fold tests some speakers of every corpus with k or more); validation speakers

@@ -26,11 +26,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import soundfile
 
-from . import __version__, audio, features
+from . import __version__, audio, features, sources
 from .errors import AudioError, InvalidArgumentError, LightSERError
 from .recognizer import Recognizer
 
 SYNTHETIC_SECONDS = 3.0
+RUNS, WARMUP = 200, 20  # timed and untimed rounds per thread count and input
 SYNTHETIC_RATES = (16000, 48000)  # a model's own rate, and a common recording rate that needs resampling
 THROUGHPUT_SECONDS = 60.0  # the recording `predict_segments` is timed on
 THROUGHPUT_RUNS = 3  # its timed repetitions (the median is kept)
@@ -327,8 +328,8 @@ def run_bench(
     model: str | None = None,
     backend: str = "auto",
     audio_path: str | None = None,
-    runs: int = 200,
-    warmup: int = 20,
+    runs: int = RUNS,
+    warmup: int = WARMUP,
     threads: Sequence[int] = (1,),
     speeds: Sequence[float] = (1.0,),
 ) -> dict[str, Any]:
@@ -358,7 +359,7 @@ def run_bench(
         cold = cold_start(rec.model.path, rec.model.backend.name, threads[0], clip, speeds)
         progress.step("cold start")
     except AudioError as exc:  # about the clip's bytes in memory: name the file instead
-        raise type(exc)(str(exc).replace(audio.describe(clip["data"]), clip["name"], 1)) from None
+        raise type(exc)(str(exc).replace(sources.describe(clip["data"]), clip["name"], 1)) from None
     finally:
         progress.close()
     prediction = rec.predict(clip["data"])

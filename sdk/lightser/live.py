@@ -4,9 +4,8 @@ soon as the window is complete."""
 from __future__ import annotations
 
 import numpy as np
-import soxr
 
-from . import audio, windows
+from . import audio, checks
 from .errors import InvalidArgumentError
 from .results import Segment
 from .scorer import WindowScorer
@@ -14,41 +13,29 @@ from .scorer import WindowScorer
 
 class Listener:
     """Classifies live audio window by window: the first `Segment` comes once a window's worth
-    (3 s) has been pushed, then one every `hop_seconds` of the recognizer (1.5 s by default);
+    (3 s) has been pushed, then one every hop of the scorer's `WindowPlan` (1.5 s by default);
     `flush` ends a stream with the window that ends at its last sample. Holds about a window
     of audio. Not for sharing between threads: make one per stream. Made by `Recognizer.listen`,
     with the recognizer's `WindowScorer`."""
 
-    def __init__(
-        self,
-        scorer: WindowScorer,
-        sample_rate: float,
-        channels: int,
-        hop_seconds: float,
-        minimum_seconds: float,
-        dtype: object = None,
-    ) -> None:
+    def __init__(self, scorer: WindowScorer, sample_rate: float, channels: int, dtype: object = None) -> None:
         if isinstance(channels, bool) or not isinstance(channels, int) or not 1 <= channels <= 1024:
             raise InvalidArgumentError(f"channels={channels!r:.60}: expected an int from 1 to 1024")
         self._scorer, self._channels = scorer, channels
-        self._dtype = None if dtype is None else audio.pcm(b"", dtype, "dtype").dtype
-        self._rate = audio.check_sample_rate(sample_rate)
-        self._model_rate = scorer.recipe.sample_rate
-        self._length = scorer.recipe.window_samples
-        self._hop = int(round(hop_seconds * self._model_rate))
-        self._minimum = int(round(minimum_seconds * self._model_rate))
+        self._dtype = None if dtype is None else checks.pcm(b"", dtype, "dtype").dtype
+        self._rate = checks.check_sample_rate(sample_rate)
+        self._plan = scorer.plan
         self._start()
 
     def _start(self) -> None:
-        self._resampler = (None if self._rate == self._model_rate else soxr.ResampleStream(
-            self._rate, self._model_rate, 1, dtype="float32", quality=audio.RESAMPLE_QUALITY))
+        self._resampler = None if self._rate == self._plan.rate else audio.resample_stream(self._rate, self._plan.rate)
         self._downmix = audio.Downmix()
-        self._cutter = windows.Cutter(self._length, self._hop)
+        self._cutter = self._plan.cutter()
 
     @property
     def seconds(self) -> float:
         """Seconds of this stream pushed so far (at the model's rate, after resampling)."""
-        return self._cutter.total / self._model_rate
+        return self._cutter.total / self._plan.rate
 
     def __repr__(self) -> str:
         dtype = "" if self._dtype is None else f", dtype={str(self._dtype)!r}"
@@ -73,7 +60,7 @@ class Listener:
         if self._dtype is None:
             raise InvalidArgumentError("chunk: got bytes; make the listener with dtype= for raw PCM (e.g. "
                                        "listen(16000, dtype='int16')), or push np.frombuffer(chunk, np.int16)")
-        samples = audio.pcm(chunk, self._dtype, "chunk")
+        samples = checks.pcm(chunk, self._dtype, "chunk")
         if samples.shape[0] % self._channels:
             raise InvalidArgumentError(f"chunk: {samples.shape[0]} samples are not whole frames of "
                                        f"{self._channels} interleaved channels")
@@ -85,13 +72,13 @@ class Listener:
         none for a stream under 0.25 s. The listener then starts afresh, times from 0."""
         cut = [] if self._resampler is None else self._cutter.feed(
             self._resampler.resample_chunk(np.zeros(0, np.float32), last=True))
-        if self._cutter.total >= self._minimum:
+        if self._cutter.total >= self._plan.minimum:
             cut += self._cutter.last()
         segments = self._segments(cut)
         self._start()
         return segments
 
     def _segments(self, cut: list[tuple[int, np.ndarray]]) -> list[Segment]:
-        rate = self._model_rate
+        rate = self._plan.rate
         return [Segment(start / rate, (start + window.shape[0]) / rate, self._scorer(window))
                 for start, window in cut]

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import audio
+from . import sources
 from .errors import InvalidArgumentError
 from .inputs import AUDIO_SUFFIXES
 from .recognizer import Recognizer
@@ -49,7 +49,7 @@ class Predict:
                                        f"{sorted(batch)} (use batch_format='numpy' or the default)")
         names = [str(path) for path in batch["path"]] if "path" in batch else [None] * len(batch[column])
         sources = names if column == "path" else [
-            audio.named_bytes(bytes(value), name) for value, name in zip(batch[column], names)]
+            sources.named_bytes(bytes(value), name) for value, name in zip(batch[column], names)]
         results = list(self.recognizer.predict_many(sources))
         labels = self.recognizer.labels
         scores = np.full((len(results), len(labels)), np.nan)

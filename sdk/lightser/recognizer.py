@@ -10,15 +10,13 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from . import audio, batch, features, windows
+from . import audio, batch, checks, features, sources, speed, windows
 from .errors import AudioTooShortError, InvalidArgumentError, LightSERError, NoSpeechError
 from .live import Listener
 from .model import Model, bundled_models
 from .results import Prediction, Result, Segment
 from .scorer import WindowScorer
 
-MIN_SECONDS = 0.25
-GATE_FRAME_SECONDS = 0.064
 # ~55 s of enrolment about matched the default model, less fell below (reports/enrolment-amount/enrolment-amount.md)
 MIN_ENROL_SECONDS = 60.0
 
@@ -69,12 +67,12 @@ class Recognizer:
         self.model = Model(model, backend=backend, num_threads=num_threads)
         self.recipe = self.model.metadata.recipe
         window, one_sample = self.recipe.window_seconds, 1.0 / self.recipe.sample_rate
-        hop = audio.finite(window / 2 if hop_seconds is None else hop_seconds)
+        hop = checks.finite(window / 2 if hop_seconds is None else hop_seconds)
         if hop is None or not one_sample <= hop <= window:
             raise InvalidArgumentError(
                 f"hop_seconds={hop_seconds!r:.60}: expected one sample ({one_sample:g}) <= hop <= {window}"
             )
-        level = None if silence_db is None else audio.finite(silence_db)
+        level = None if silence_db is None else checks.finite(silence_db)
         if silence_db is not None and level is None:
             raise InvalidArgumentError(f"silence_db={silence_db!r:.60}: expected a finite number or None")
         if not isinstance(voicing, (bool, np.bool_)):
@@ -82,13 +80,9 @@ class Recognizer:
         self.hop_seconds = hop
         self.silence_db = level
         self.voicing = bool(voicing)
-        self.gate = windows.SpeechGate(
-            rate=self.recipe.sample_rate,
-            frame=int(GATE_FRAME_SECONDS * self.recipe.sample_rate),
-            threshold_db=self.silence_db,
-            voicing=self.voicing,
-        )
-        self.speeds = audio.check_speeds(speeds)
+        self.plan = windows.WindowPlan.of(self.recipe.sample_rate, window, hop)
+        self.gate = windows.SpeechGate(self.plan.rate, self.plan.frame, self.silence_db, self.voicing)
+        self.speeds = speed.check_speeds(speeds)
         self._arguments = dict(model=model, backend=backend, num_threads=num_threads, hop_seconds=hop_seconds,
                                silence_db=silence_db, voicing=voicing, speeds=speeds)
         self._fixed = True
@@ -122,7 +116,7 @@ class Recognizer:
 
     def _windows(
         self,
-        source: audio.AudioSource,
+        source: sources.AudioSource,
         sample_rate: float | None,
         progress: Callable[[float], None] | None,
         dtype: object = None,
@@ -131,21 +125,13 @@ class Recognizer:
         so a bad one raises here rather than at the first window."""
         if progress is not None and not callable(progress):
             raise InvalidArgumentError(f"progress={progress!r}: expected a function of the seconds read, or None")
-        rate = self.recipe.sample_rate
-        cut = windows.sliding(
-            audio.stream(source, sample_rate, rate, dtype),
-            length=self.recipe.window_samples,
-            hop=int(round(self.hop_seconds * rate)),
-            minimum=int(round(MIN_SECONDS * rate)),
-            name=audio.describe(source),
-            rate=rate,
-        )
-        return self._timed(cut, progress)
+        blocks = audio.stream(source, sample_rate, self.plan.rate, dtype)
+        return self._timed(windows.sliding(blocks, self.plan, sources.describe(source)), progress)
 
     def _timed(
         self, cut: Iterator[tuple[int, np.ndarray]], progress: Callable[[float], None] | None
     ) -> Iterator[tuple[float, float, np.ndarray]]:
-        rate = self.recipe.sample_rate
+        rate = self.plan.rate
         for start, samples in cut:
             end = (start + samples.shape[0]) / rate
             if progress is not None:
@@ -156,11 +142,11 @@ class Recognizer:
     def scorer(self) -> WindowScorer:
         """What scores one window (samples at the model's rate) with this recognizer's model, feature
         recipe, speech gate and speeds."""
-        return WindowScorer(self.model, self.recipe, self.gate, self.speeds)
+        return WindowScorer(self.model, self.recipe, self.plan, self.gate, self.speeds)
 
     def iter_segments(
         self,
-        source: audio.AudioSource,
+        source: sources.AudioSource,
         sample_rate: float | None = None,
         *,
         dtype: object = None,
@@ -177,11 +163,11 @@ class Recognizer:
         is complete, the same windows and scores as `predict_segments` gives for the whole
         recording. dtype: the sample type of chunks pushed as raw PCM bytes (interleaved
         channels), e.g. "int16"; arrays carry their own."""
-        return Listener(self.scorer, sample_rate, channels, self.hop_seconds, MIN_SECONDS, dtype)
+        return Listener(self.scorer, sample_rate, channels, dtype)
 
     def predict_segments(
         self,
-        source: audio.AudioSource,
+        source: sources.AudioSource,
         sample_rate: float | None = None,
         *,
         dtype: object = None,
@@ -196,7 +182,7 @@ class Recognizer:
 
     def predict(
         self,
-        source: audio.AudioSource,
+        source: sources.AudioSource,
         sample_rate: float | None = None,
         *,
         dtype: object = None,
@@ -219,12 +205,12 @@ class Recognizer:
             else:
                 refusals.add(refusal)
         if count == 0:
-            raise NoSpeechError(f"{audio.describe(source)}: no speech found ({self._refusal_text(refusals)})")
+            raise NoSpeechError(f"{sources.describe(source)}: no speech found ({self._refusal_text(refusals)})")
         return Prediction.from_probabilities(self.labels, total / count)
 
     def predict_many(
         self,
-        sources: Iterable[audio.AudioSource],
+        sources: Iterable[sources.AudioSource],
         sample_rate: float | None = None,
         *,
         dtype: object = None,
@@ -250,21 +236,18 @@ class Recognizer:
         """Why the speech gate turned every window away, and the switches that let them through."""
         reasons = {
             "quiet": (f"quieter than {self.silence_db if self.silence_db is None else f'{self.silence_db:g}'} dBFS",
-                      "silence_db=None", "--silence-db off"),
-            "silent": (f"digital silence (below {windows.DIGITAL_SILENCE_DB:g} dBFS)",
-                       "voicing=False", "--voicing off"),
-            "unvoiced": ("without a voiced pitch (noise, hum, tones, whispers)", "voicing=False", "--voicing off"),
+                      "silence_db=None"),
+            "silent": (f"digital silence (below {windows.DIGITAL_SILENCE_DB:g} dBFS)", "voicing=False"),
+            "unvoiced": ("without a voiced pitch (noise, hum, tones, whispers)", "voicing=False"),
         }
         chosen = [reasons[r] for r in reasons if r in refusals]
-        switches = dict.fromkeys(c[1:] for c in chosen)  # in order, once each
-        return (
-            f"every window is {' or '.join(c[0] for c in chosen)}; to classify it anyway pass "
-            f"{' and '.join(s[0] for s in switches)} (lightser predict: {' '.join(s[1] for s in switches)})"
-        )
+        switches = dict.fromkeys(c[1] for c in chosen)  # in order, once each
+        what = " or ".join(c[0] for c in chosen)
+        return f"every window is {what}; to classify it anyway pass {' and '.join(switches)}"
 
     def speaker_stats(
         self,
-        clips: audio.AudioSource | Iterable[audio.AudioSource],
+        clips: sources.AudioSource | Iterable[sources.AudioSource],
         sample_rate: float | None = None,
         *,
         min_seconds: float = MIN_ENROL_SECONDS,
@@ -283,7 +266,7 @@ class Recognizer:
             clips = [clips]  # one clip, not an iterable of them
         elif not isinstance(clips, Iterable):
             raise InvalidArgumentError(f"speaker_stats: got {type(clips).__name__}; expected a list of clips")
-        least = audio.finite(min_seconds)
+        least = checks.finite(min_seconds)
         if least is None or least < 0:
             raise InvalidArgumentError(f"min_seconds={min_seconds!r:.60}: expected a finite number >= 0")
         mats, seconds, refusals, given = [], 0.0, set(), 0
@@ -306,7 +289,7 @@ class Recognizer:
                 f"speaker_stats: {math.floor(seconds * 10) / 10:.1f} s of audio in speech windows; enrolment "
                 f"needs at least {least:g} s "
                 "(with less it scored below the default model, which needs none); "
-                "pass min_seconds= (--enrol-min-seconds) to accept less"
+                "pass a smaller min_seconds= to accept less"
             )
         return features.frame_stats(np.stack(mats))
 
@@ -347,10 +330,10 @@ def _restore(arguments: dict[str, object], recipe: features.FeatureRecipe) -> Re
     return recognizer
 
 
-def _result(recognizer: Recognizer, item: tuple[int, audio.AudioSource, float | None, object]) -> Result:
+def _result(recognizer: Recognizer, item: tuple[int, sources.AudioSource, float | None, object]) -> Result:
     """One `predict_many` item, with a `LightSERError` as a value."""
     index, source, sample_rate, dtype = item
     try:
-        return Result(index, audio.describe(source), recognizer.predict(source, sample_rate, dtype=dtype))
+        return Result(index, sources.describe(source), recognizer.predict(source, sample_rate, dtype=dtype))
     except LightSERError as exc:
-        return Result(index, audio.describe(source), error=exc)
+        return Result(index, sources.describe(source), error=exc)

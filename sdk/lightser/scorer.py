@@ -8,17 +8,19 @@ import dataclasses
 
 import numpy as np
 
-from . import audio, features, windows
+from . import features, speed, windows
 from .model import Model
 from .results import Prediction
 
 
 @dataclasses.dataclass(frozen=True)
 class WindowScorer:
-    """The model, its feature recipe, the speech gate and the test-time speeds of one recognizer."""
+    """The model, its feature recipe, the window plan, the speech gate and the test-time speeds of
+    one recognizer."""
 
     model: Model
     recipe: features.FeatureRecipe
+    plan: windows.WindowPlan
     gate: windows.SpeechGate
     speeds: tuple[float, ...]
 
@@ -30,7 +32,7 @@ class WindowScorer:
         """Class probabilities of one window (averaged over `speeds`), gate or not."""
         rate = self.recipe.sample_rate
         return np.mean(
-            [self.model.run(features.extract(audio.change_speed(samples, s, rate), self.recipe)) for s in self.speeds],
+            [self.model.run(features.extract(speed.change_speed(samples, s, rate), self.recipe)) for s in self.speeds],
             axis=0,
         )
 

@@ -13,6 +13,30 @@ PITCH_RATE = 8000
 STEADY_FRAMES = 6  # this many voiced frames (0.4 s) with one pitch, to the sample, is a hum or a tone
 DIGITAL_SILENCE_DB = -90.0  # below this, a window holds no sound at all (16-bit audio's own floor is -101 dBFS)
 LINE_BINS = 4  # a spectral line: its peak bin and this many either side (31 Hz at 8 kHz, padded to twice 64 ms)
+MIN_SECONDS = 0.25  # audio shorter than this is not classified
+GATE_FRAME_SECONDS = 0.064  # the speech gate's frame
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """How audio at `rate` is cut, all in samples: windows of `length` every `hop`, nothing
+    under `minimum`, gate frames of `frame`. Derived once from a model's recipe (`of`)."""
+
+    rate: int
+    length: int
+    hop: int
+    minimum: int
+    frame: int
+
+    @classmethod
+    def of(cls, rate: int, window_seconds: float, hop_seconds: float) -> WindowPlan:
+        """The plan for windows of `window_seconds` every `hop_seconds` at `rate`."""
+        return cls(rate, int(round(window_seconds * rate)), int(round(hop_seconds * rate)),
+                   int(round(MIN_SECONDS * rate)), int(GATE_FRAME_SECONDS * rate))
+
+    def cutter(self) -> Cutter:
+        """A fresh `Cutter` for one stream."""
+        return Cutter(self.length, self.hop)
 
 
 class Cutter:
@@ -50,17 +74,15 @@ class Cutter:
         return [(self.total - self.length, self.buffer[-self.length :])] if self.covered < self.total else []
 
 
-def sliding(
-    blocks: Iterable[np.ndarray], length: int, hop: int, minimum: int, name: str, rate: int
-) -> Iterator[tuple[int, np.ndarray]]:
-    """(start sample, samples) of each window over the concatenated `blocks` (see `Cutter`).
-    Fewer than `minimum` samples in all raises `AudioTooShortError` (in seconds at `rate`)."""
-    cutter = Cutter(length, hop)
+def sliding(blocks: Iterable[np.ndarray], plan: WindowPlan, name: str) -> Iterator[tuple[int, np.ndarray]]:
+    """(start sample, samples) of each window of `plan` over the concatenated `blocks` (see
+    `Cutter`). Fewer than `plan.minimum` samples in all raises `AudioTooShortError` naming `name`."""
+    cutter = plan.cutter()
     for block in blocks:
         yield from cutter.feed(block)
-    if cutter.total < minimum:
-        heard = "no audio" if cutter.total == 0 else f"{cutter.total / rate:.3f} s of audio"
-        raise AudioTooShortError(f"{name}: {heard}; the minimum is {minimum / rate:g} s")
+    if cutter.total < plan.minimum:
+        heard = "no audio" if cutter.total == 0 else f"{cutter.total / plan.rate:.3f} s of audio"
+        raise AudioTooShortError(f"{name}: {heard}; the minimum is {plan.minimum / plan.rate:g} s")
     yield from cutter.last()
 
 

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import audio
-from ..bench import markdown_report, pin, run_bench, text_report
+from .. import speed
+from ..bench import RUNS, WARMUP, markdown_report, pin, run_bench, text_report
 from ..errors import InvalidArgumentError
 
 
@@ -29,10 +29,10 @@ def int_list(text: str) -> list[int]:
 def speed_list(text: str) -> list[float]:
     """Parse "0.9,1,1.1" (argparse type): test-time speeds."""
     try:
-        return list(audio.check_speeds([float(part) for part in text.split(",")]))
+        return list(speed.check_speeds([float(part) for part in text.split(",")]))
     except (ValueError, InvalidArgumentError):
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected comma-separated speeds in [{audio.MIN_SPEED}, {audio.MAX_SPEED}], e.g. 0.9,1,1.1"
+            f"{text!r}: expected comma-separated speeds in [{speed.MIN_SPEED}, {speed.MAX_SPEED}], e.g. 0.9,1,1.1"
         ) from None
 
 
@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The bench options (besides --model and --backend)."""
     parser.add_argument("--audio", metavar="FILE",
                         help="input clip (default: synthetic 3 s voiced WAVs at 16 and 48 kHz)")
-    parser.add_argument("--runs", type=int, default=200, help="timed rounds per thread count (default 200)")
-    parser.add_argument("--warmup", type=int, default=20, help="untimed rounds first (default 20)")
+    parser.add_argument("--runs", type=int, default=RUNS, help=f"timed rounds per thread count (default {RUNS})")
+    parser.add_argument("--warmup", type=int, default=WARMUP, help=f"untimed rounds first (default {WARMUP})")
     parser.add_argument("--threads", type=int_list, default=[1], metavar="N,N",
                         help="interpreter threads to sweep, e.g. 1,2,4")
     parser.add_argument("--cpus", type=int_list, metavar="C,C",

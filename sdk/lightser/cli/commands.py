@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any, Mapping, Sequence, TextIO
 
-from .. import __version__, audio, batch, bench, inputs
+from .. import __version__, batch, bench, inputs, sources
 from ..errors import AudioError, InvalidArgumentError, LightSERError
 from ..model import DEFAULT_MODEL, bundled_models
 from ..recognizer import MIN_ENROL_SECONDS, Recognizer
@@ -38,7 +38,19 @@ def _gate(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"expected a level in dBFS or 'off', got {text!r}") from None
 
 
-def _records(rec: Recognizer, item: tuple[str, audio.AudioSource, bool]) -> list[dict[str, Any]]:
+# The recognizer's arguments that its errors name, as `lightser predict` spells them.
+FLAGS = {"silence_db=None": "--silence-db off", "voicing=False": "--voicing off", "min_seconds=": "--enrol-min-seconds"}
+
+
+def in_flags(error: object) -> str:
+    """An error's message with the Python arguments it names given as this command's flags."""
+    text = str(error)
+    for argument, flag in FLAGS.items():
+        text = text.replace(argument, flag)
+    return text
+
+
+def _records(rec: Recognizer, item: tuple[str, sources.AudioSource, bool]) -> list[dict[str, Any]]:
     """The output records of one input (a worker's task): one per file, or one per window with
     `segments`, and a last one with the error if reading stopped part way."""
     name, source, segments = item
@@ -52,17 +64,17 @@ def _records(rec: Recognizer, item: tuple[str, audio.AudioSource, bool]) -> list
         else:
             records.append({"file": name, "status": "ok", **rec.predict(source).to_dict()})
     except LightSERError as exc:
-        records.append({"file": name, "status": status(exc), "message": str(exc), "type": type(exc).__name__})
+        records.append({"file": name, "status": status(exc), "message": in_flags(exc), "type": type(exc).__name__})
     return records
 
 
-def _source(entry: inputs.Input) -> audio.AudioSource | Exception:
+def _source(entry: inputs.Input) -> sources.AudioSource | Exception:
     """What to read for an input: the path, stdin's bytes for "-", or the error to report."""
     if entry.problem is not None:
         return AudioError(entry.problem)
     if entry.name != "-":
         return entry.name
-    return audio.named_bytes(sys.stdin.buffer.read(), "<stdin>")  # read here: worker processes have no stdin
+    return sources.named_bytes(sys.stdin.buffer.read(), "<stdin>")  # read here: worker processes have no stdin
 
 
 def _open_output(args: argparse.Namespace, table: Table) -> tuple[TextIO, collections.Counter[str]]:
@@ -270,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with quiet_c_libraries():
             return args.run(args)
     except LightSERError as exc:
-        report(exc)
+        report(in_flags(exc))
         return 2
     except KeyboardInterrupt:
         return 130
