@@ -54,10 +54,10 @@ fake_cpuinfo() {  # $1: CPU part (0xd08 Cortex-A72, 0xd0b Cortex-A76), $2: featu
     done
 }
 
-run_arm64() {  # $1: QEMU CPU; rest: arguments of arm64_check.py
+run_arm64() {  # $1: QEMU CPU; rest: arguments of scripts.arm64_check (the repository on PYTHONPATH: from anywhere)
     local cpu=$1; shift
-    QEMU_CPU=$cpu PYTHONPATH="$R/site:$ROOT/sdk" qemu-aarch64-static -L "$R/sysroot" \
-        "$R/sysroot/usr/bin/python3.11" "$ROOT/scripts/arm64_check.py" "$@"
+    QEMU_CPU=$cpu PYTHONPATH="$R/site:$ROOT/sdk:$ROOT" qemu-aarch64-static -L "$R/sysroot" \
+        "$R/sysroot/usr/bin/python3.11" -m scripts.arm64_check "$@"
 }
 
 models=("$@")
@@ -70,7 +70,7 @@ install_qemu
 make_sysroot
 fetch_wheels
 echo "set-up: $((SECONDS - START)) s"
-"$PY" "$ROOT/scripts/arm64_check.py" reference "$R/reference.json" "$EMODB_WAV" "${models[@]}" 2>/dev/null
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m scripts.arm64_check reference "$R/reference.json" "$EMODB_WAV" "${models[@]}" 2>/dev/null
 
 status=0
 fake_cpuinfo 0xd08 "fp asimd evtstrm crc32 cpuid"

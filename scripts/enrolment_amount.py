@@ -1,6 +1,6 @@
 """How much enrolment speech does `for_speaker` need? Leave-one-speaker-out on EMO-DB, int8 via the runtime.
 
-    python scripts/enrolment_amount.py runs/emodb-loso-speaker-speed --out reports/enrolment-amount/enrolment-amount.md
+    python -m scripts.enrolment_amount runs/emodb-loso-speaker-speed --out reports/enrolment-amount/enrolment-amount.md
 
 Each fold's `model-int8.tflite` (trained without its test speaker) scores every clip of that
 speaker, enrolled the way a user would enrol: `Recognizer.speaker_stats` on some of the
@@ -83,7 +83,7 @@ def main() -> None:
         print(rows[-1], flush=True)
     lines = ["# How much enrolment speech `for_speaker` needs (EMO-DB, leave one speaker out, int8 via the runtime)",
              "",
-             f"Command: `python scripts/enrolment_amount.py {args.run} --out {args.out}` "
+             f"Command: `python -m scripts.enrolment_amount {args.run} --out {args.out}` "
              f"(seeds {', '.join(map(str, SEEDS))})",
              "", __doc__.split("\n\n", 2)[2].strip(), "",
              "| enrolled with | enrolment audio per scored clip: median (10th–90th percentile) | UA, mean over seeds | "

@@ -1,6 +1,6 @@
 """Is the LOSO miss training noise or the speakers? Ensembles and prior correction of finished folds.
 
-    python scripts/loso_ceiling.py runs/h200/emodb-loso-speed-h200 runs/emodb-loso-speed \\
+    python -m scripts.loso_ceiling runs/h200/emodb-loso-speed-h200 runs/emodb-loso-speed \\
         runs/emodb-loso-corrupt runs/emodb-loso-global-fixed --out reports/loso-ceiling/loso-ceiling.md
 
 Each run folder holds the ten leave-one-speaker-out fold models of one finished `lightser-train
@@ -24,9 +24,8 @@ import numpy as np
 
 from lightser_export.datasets import load_emodb
 from lightser_export.metrics import unweighted_accuracy
-
-from fold_runs import parse_args
-from screen_test_speeds import scores_by_speed
+from scripts.fold_runs import parse_args
+from scripts.screen_test_speeds import scores_by_speed
 
 
 def prior_corrected(scores: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> np.ndarray:
@@ -50,7 +49,7 @@ def main() -> None:
         return f"{100 * unweighted_accuracy(y, p.argmax(1), n):.1f}"
 
     lines = ["# LOSO ceiling: ensembles, shared misses and prior correction of finished EMO-DB folds", "",
-             f"Command: `python scripts/loso_ceiling.py {' '.join(map(str, args.runs))} --out {args.out}`", "",
+             f"Command: `python -m scripts.loso_ceiling {' '.join(map(str, args.runs))} --out {args.out}`", "",
              __doc__.split("\n\n", 2)[2].strip(), "",
              "## 1. Single runs and ensembles (mean of the runs' scores), int8 via the runtime, 535 clips", "",
              "| fold models | UA | WA |", "|---|---|---|"]

@@ -1,6 +1,6 @@
 """Where each stage's time goes: `lightser bench`'s stages under cProfile, and batched inference.
 
-    taskset -c 0 python scripts/profile_stages.py [--runs 300] [--top 6] [--model NAME]
+    taskset -c 0 python -m scripts.profile_stages [--runs 300] [--top 6] [--model NAME]
 
 First the STFT with its frames taken in blocks of several sizes (184: one rFFT call over a
 whole window), and libsndfile decoding a WAV into int16, int32 and float32. For each input of

@@ -1,7 +1,7 @@
 """How the models hold up off the studio floor: EMO-DB leave one speaker out, int8 via the runtime,
 each test clip also scored under noise, telephone band-limiting and reverberation.
 
-    python scripts/robustness.py runs/h200/emodb-loso-speed-h200 runs/emodb-loso-speed \\
+    python -m scripts.robustness runs/h200/emodb-loso-speed-h200 runs/emodb-loso-speed \\
         --out reports/robustness/robustness.md
 
 Each fold's `model-int8.tflite` (trained without its test speaker) scores every clip of that
@@ -28,8 +28,7 @@ from lightser import NoSpeechError, Recognizer, audio
 from lightser_export import corrupt
 from lightser_export.datasets import load_emodb
 from lightser_export.metrics import REFUSED, unweighted_accuracy
-
-from fold_runs import parse_args
+from scripts.fold_runs import parse_args
 
 RATE = 16000
 BABBLE_TALKERS = 4
@@ -92,7 +91,7 @@ def main() -> None:
     tested = [s for s in sorted(set(speakers)) if all(_model(run, s).is_file() for run in args.runs)]
     rows = np.flatnonzero(np.isin(speakers, tested))
     lines = ["# Robustness: EMO-DB leave one speaker out, int8 via the runtime, under recording conditions", "",
-             f"Command: `python scripts/robustness.py {' '.join(map(str, args.runs))} --out {args.out}`", "",
+             f"Command: `python -m scripts.robustness {' '.join(map(str, args.runs))} --out {args.out}`", "",
              __doc__.split("\n\n", 2)[2].strip(), "",
              f"Test speakers: {', '.join(tested)} ({len(rows)} clips; those with a fold model in every run).", "",
              "| fold models | " + " | ".join(named) + " |", "|---|" + "---|" * len(named)]

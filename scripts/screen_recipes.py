@@ -2,10 +2,10 @@
 
 Two steps, so that the second can run where neither TensorFlow nor the audio is (a GPU machine with JAX):
 
-    python scripts/screen_recipes.py prepare --out .screen/emodb.npz
-    KERAS_BACKEND=jax python scripts/screen_recipes.py run --data .screen/emodb.npz --recipe speed --seed 0 \
+    python -m scripts.screen_recipes prepare --out .screen/emodb.npz
+    KERAS_BACKEND=jax python -m scripts.screen_recipes run --data .screen/emodb.npz --recipe speed --seed 0 \
         --out .screen
-    python scripts/screen_recipes.py summarise LOGS... --out reports/screen-recipes/screen-recipes.md
+    python -m scripts.screen_recipes summarise LOGS... --out reports/screen-recipes/screen-recipes.md
 
 `prepare` computes the raw MFCCs of every clip with the runtime's own function, once as recorded and once
 per speed factor (the clip resampled as if played that much faster or slower: pitch, formants and tempo

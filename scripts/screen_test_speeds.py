@@ -1,6 +1,6 @@
 """Screen test-time speed sets on the int8 fold models of finished EMO-DB LOSO evaluations.
 
-    python scripts/screen_test_speeds.py runs/h200/emodb-loso-speed-h200 runs/emodb-loso-speed \\
+    python -m scripts.screen_test_speeds runs/h200/emodb-loso-speed-h200 runs/emodb-loso-speed \\
         --out reports/screen-test-speeds/screen-test-speeds.md
 
 Each fold's `model-int8.tflite` scores its test speaker's clips through `lightser.Recognizer`
@@ -19,8 +19,7 @@ import numpy as np
 from lightser import Recognizer
 from lightser_export.datasets import Dataset, load_emodb
 from lightser_export.metrics import unweighted_accuracy
-
-from fold_runs import parse_args
+from scripts.fold_runs import parse_args
 
 SPEEDS = (0.9, 0.95, 1.0, 1.05, 1.1)
 SETS = {"1.0 (none)": (1.0,), "0.95, 1.0, 1.05": (0.95, 1.0, 1.05),
@@ -67,7 +66,7 @@ def screen(run: Path, dataset: Dataset) -> list[str]:
 def main() -> None:
     args = parse_args(__doc__, "reports/screen-test-speeds/screen-test-speeds.md")
     lines = ["# Test-time speed sets on LOSO fold models (int8 via lightser.Recognizer)", "",
-             "Command: `python scripts/screen_test_speeds.py " + " ".join(str(r) for r in args.runs)
+             "Command: `python -m scripts.screen_test_speeds " + " ".join(str(r) for r in args.runs)
              + f" --out {args.out}`", ""]
     dataset = load_emodb(args.data)
     for run in args.runs:

@@ -1,7 +1,7 @@
 """Which windows the runtime's speech gate lets through: EMO-DB speech, clean and degraded, against
 sounds that are not speech.
 
-    python scripts/speech_gate.py --out reports/speech-gate/conditions.md
+    python -m scripts.speech_gate --out reports/speech-gate/conditions.md
 
 Every clip is cut into windows as `lightser.Recognizer` cuts it (3 s, hop 1.5 s) and each window
 is put to the gate of a default `Recognizer` (loudness, and voicing) and to the loudness check
@@ -124,7 +124,7 @@ def main() -> None:
     clips = [audio.read(u.path, None, RATE) for u in load_emodb(args.data).utterances]
     rec = Recognizer()
     lines = ["# The speech gate on EMO-DB speech and on sounds that are not speech", "",
-             f"Command: `python scripts/speech_gate.py --out {args.out}`", "",
+             f"Command: `python -m scripts.speech_gate --out {args.out}`", "",
              __doc__.split("\n\n", 2)[2].strip(), "",
              "A clip with no window through the gate raises `NoSpeechError` in `predict`.", "",
              "| input | windows | through the loudness check | through the whole gate | clips with no window through |",

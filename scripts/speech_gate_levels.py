@@ -1,6 +1,6 @@
 """The speech gate and the model at any recording level, and on the bad recordings users have.
 
-    python scripts/speech_gate_levels.py --corpora /work/corpora --out reports/speech-gate
+    python -m scripts.speech_gate_levels --corpora /work/corpora --out reports/speech-gate
 
 Four measurements, written to OUT/report.md and OUT/report.json:
 
@@ -21,7 +21,6 @@ Four measurements, written to OUT/report.md and OUT/report.json:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -33,13 +32,11 @@ import soxr
 
 from lightser import NoSpeechError, Recognizer, audio, windows
 from lightser_export.datasets import EMODB_ROOT, load_emodb
+from scripts import speech_gate
 
 RATE = 16000
 LEVELS_DB = (-50.0, -30.0, -10.0, -1.0)
 AGREEMENT_LEVELS_DB = (-1.0, -30.0, -50.0)
-_spec = importlib.util.spec_from_file_location("speech_gate", Path(__file__).with_name("speech_gate.py"))
-speech_gate = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(speech_gate)  # type: ignore[union-attr]
 Sound = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
@@ -235,7 +232,7 @@ def main() -> None:
     result = {"model": rec.model.metadata.name, "truth": truth, "speech": speech_refused(rec, corpora),
               "not_speech": not_speech(rec, clips), "levels": levels(rec, clips, truth),
               "bad": bad_recordings(rec, clips, truth)}
-    command = "python scripts/speech_gate_levels.py" + (f" --corpora {args.corpora}" if args.corpora else "") + (
+    command = "python -m scripts.speech_gate_levels" + (f" --corpora {args.corpora}" if args.corpora else "") + (
         f" --model {args.model}" if args.model else "") + f" --out {args.out}"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps({k: v for k, v in result.items() if k != "truth"}, indent=1))

@@ -1,7 +1,7 @@
 """Same answers before and after a speed change: every EMO-DB clip through every bundled model.
 
-    python scripts/speed_parity.py score OUT.json      # with the code to check on the path
-    python scripts/speed_parity.py compare BEFORE.json AFTER.json [--markdown FILE]
+    python -m scripts.speed_parity score OUT.json      # with the code to check on the path
+    python -m scripts.speed_parity compare BEFORE.json AFTER.json [--markdown FILE]
 
 `score` runs `Recognizer.predict` on each of the 535 clips as recorded (a 16 kHz WAV file, read
 by path) and again as a 48 kHz 16-bit WAV in memory (the clip resampled with soxr's VHQ, so the

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import ROOT, voiced
+from conftest import voiced
 
 pytest.importorskip("tensorflow", reason="training tests need the training side: pip install ./export")
 pytestmark = pytest.mark.tensorflow
@@ -205,11 +205,11 @@ def test_loso_without_early_stopping_trains_on_every_other_speaker(tiny_manifest
 
 
 def test_weights_trained_from_a_remote_pack_are_reused_by_eval(tiny_manifest, tmp_path):
-    """scripts/remote_train.py packs the training data with a non-default config; a job trained
+    """`python -m lightser_export.remote` packs the training data with a non-default config; a job trained
     from the pack has the fingerprint that `eval --resume` computes here, so it is reused."""
     options = ["--dataset", "manifest", "--data", str(tiny_manifest), "--cache", str(tmp_path / "cache"),
                "--epochs", "1", "--normalisation", "speaker", "--speeds", "1.1"]
-    script, pack = [sys.executable, str(ROOT / "scripts" / "remote_train.py")], tmp_path / "pack.npz"
+    script, pack = [sys.executable, "-m", "lightser_export.remote"], tmp_path / "pack.npz"
     fold_dir, all_dir = tmp_path / "runs" / "remote" / "speaker-03", tmp_path / "runs" / "fit-remote"
     for command in (["pack", *options, "--out", str(pack)],
                     ["train", "--data", str(pack), "--job", "speaker-03", "--run-dir", str(fold_dir)],

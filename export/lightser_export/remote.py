@@ -2,9 +2,9 @@
 
 For a machine with a GPU but no TensorFlow or audio (e.g. JAX there). Exporting and scoring stay here:
 
-    python scripts/remote_train.py pack --out .remote/emodb.npz           # here; takes lightser-train's options
-    KERAS_BACKEND=jax python scripts/remote_train.py train --data .remote/emodb.npz \\
-        --job speaker-03 --run-dir RUNS/emodb-loso-speed-h200/speaker-03  # there, one job per fold, and "all"
+    python -m lightser_export.remote pack --out .remote/emodb.npz           # here; takes lightser-train's options
+    KERAS_BACKEND=jax python -m lightser_export.remote train --data .remote/emodb.npz \\
+        --job speaker-03 --run-dir RUNS/emodb-loso-speed-h200/speaker-03    # there, one job per fold, and "all"
     lightser-train eval --runs RUNS --out reports/emodb-loso/studio/emodb-loso-speed-h200 --resume  # here, RUNS back
     lightser-train fit --runs RUNS --name emodb --resume                            # ("all" saved in RUNS/fit-emodb)
 
@@ -13,6 +13,10 @@ stores the config with the raw features and the standardisation statistics, exac
 compute them here, so the training data, and so the fingerprint that `--resume` checks, are identical byte
 for byte: `--resume` reuses the weights only then, and otherwise trains again. Give `eval` and `fit` the
 same options as `pack`.
+
+There, without an installed package, the repository's `export` and `sdk` on PYTHONPATH (with Keras and
+the backend) are enough: `PYTHONPATH=export:sdk python3 -m lightser_export.remote train ...` from the
+repository root, as scripts/device_train.sh does.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def train(data: Path, job: str, run_dir: Path) -> None:
     """Train one job with the packed config and save it in `run_dir` as `fit` does."""
     store = np.load(data)
     if "config" not in store.files:
-        raise SystemExit(f"{data}: packed by an older remote_train.py, without its config; pack it again")
+        raise SystemExit(f"{data}: packed by an older version of this module, without its config; pack it again")
     config = TrainConfig.from_dict(json.loads(str(store["config"])))
     x, y = training_set(list(store["raws"]), store["speakers"], store["labels"], store[f"rows/{job}"],
                         config.normalisation, (store[f"mean/{job}"], store[f"std/{job}"]))
@@ -61,7 +65,7 @@ def train(data: Path, job: str, run_dir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m lightser_export.remote", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pack", help="config, features and statistics for the jobs, into one .npz")
     add_training_options(p, resume=False)
