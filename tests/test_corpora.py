@@ -23,7 +23,7 @@ from lightser_export.corpora import (
     provenance,
 )
 from lightser_export.datasets import DatasetError
-from lightser_export.folds import corpus_folds, speaker_folds
+from lightser_export.folds import corpus_folds, corpus_speaker_folds, speaker_folds
 from lightser_export.sampling import corpus_class_weights
 
 # (path relative to the corpus folder, expected label, expected speaker id) for each corpus
@@ -171,6 +171,20 @@ def test_corpus_folds_test_one_whole_corpus_each():
     for fold in folds:
         assert set(corpora[fold.test]) == {fold.test_speaker}
         assert fold.test_speaker not in set(corpora[fold.train]) | set(corpora[fold.val])
+
+
+def test_corpus_speaker_folds_leave_out_one_speaker_with_the_rest_of_the_pool_in_training():
+    speakers, corpora, _ = _toy_pool()
+    folds = corpus_speaker_folds(speakers, corpora, "c")
+    assert [f.test_speaker for f in folds] == [f"c/{s}" for s in range(6)]
+    assert sorted(np.concatenate([f.test for f in folds]).tolist()) == np.flatnonzero(corpora == "c").tolist()
+    for fold in folds:
+        train, val, test = (_speakers_of(speakers, r) for r in (fold.train, fold.val, fold.test))
+        assert test == {fold.test_speaker} and not (train & val) and not (train & test) and not (val & test)
+        assert len(fold.train) + len(fold.val) + len(fold.test) == len(speakers)
+        assert {s for s in train if s.startswith("c/")}, "the corpus's other speakers train"
+    with pytest.raises(ValueError, match="2 or more"):
+        corpus_speaker_folds(speakers, corpora, "a")
 
 
 def test_speaker_folds_spread_each_large_corpus_over_every_fold():

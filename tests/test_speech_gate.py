@@ -197,3 +197,23 @@ def test_bad_recordings_get_a_prediction(recognizer, name):
 def test_telephone_audio_gets_a_prediction(recognizer):
     data = encode(soundfile.read(io.BytesIO(encode(voiced(3.0), RATE)), dtype="float32")[0][::2], 8000, "ULAW")
     assert_valid_prediction(recognizer.predict(data), recognizer.labels)
+
+
+def test_a_long_silence_before_speech_counts_for_little(recognizer):
+    """Windows are weighted by the share of them the sound fills: the one where speech starts
+    after 10 s of silence weighs less than the one holding it, so the clip's answer stays
+    nearer the speech's own than a plain mean of the windows would."""
+    x = voiced(2.0)
+    alone = _scores(recognizer.predict(x, sample_rate=RATE))
+    late = np.concatenate([np.zeros(10 * RATE, np.float32), x])
+    speech = [s for s in recognizer.predict_segments(late, RATE) if s.is_speech]
+    shares = [recognizer.gate.judge(late[int(s.start * RATE):int(s.end * RATE)])[1] for s in speech]
+    plain = np.mean([_scores(s.prediction) for s in speech], axis=0)
+    weighted = np.average([_scores(s.prediction) for s in speech], axis=0, weights=shares)
+    assert len(speech) >= 2 and min(shares) < 0.5 * max(shares)
+    assert np.allclose(_scores(recognizer.predict(late, sample_rate=RATE)), weighted, atol=1e-6)
+    assert np.abs(weighted - alone).sum() < np.abs(plain - alone).sum()
+
+
+def _scores(prediction) -> np.ndarray:
+    return np.array(list(prediction.scores.values()))

@@ -187,8 +187,9 @@ def raw_features(args: argparse.Namespace, config: Any, recipe: Any, dataset: An
 PROTOCOLS = ("loso", "corpus", "speakers", "paper")
 
 
-def _splits(protocol: str, config: Any, dataset: Any) -> tuple[list[Any], str]:
-    """The folds of `protocol` and a sentence saying what they are and how held-out data is used."""
+def _splits(protocol: str, config: Any, dataset: Any, test_corpus: str | None = None) -> tuple[list[Any], str]:
+    """The folds of `protocol` (on a pool, "loso" leaves out the speakers of `test_corpus`) and a
+    sentence saying what they are and how held-out data is used."""
     from . import folds
     from .datasets import DatasetError
 
@@ -200,7 +201,14 @@ def _splits(protocol: str, config: Any, dataset: Any) -> tuple[list[Any], str]:
              f"trains on all other clips for a fixed {config.epochs} epochs and keeps the last weights, so nothing is "
              "chosen on held-out data")
     try:
-        if protocol == "loso":
+        if protocol == "loso" and len(set(corpora)) > 1:
+            if test_corpus is None:
+                raise ValueError("leave-one-speaker-out on a pool needs --test-corpus, the corpus whose speakers "
+                                 f"are left out: one of {', '.join(sorted(set(corpora)))}")
+            splits = folds.corpus_speaker_folds(speakers, corpora, test_corpus, seed=config.seed)
+            text = (f"speaker-independent leave-one-speaker-out of {test_corpus}, with the rest of the pool in "
+                    "training: each fold tests one speaker; ")
+        elif protocol == "loso":
             splits = folds.loso_folds(speakers)
             text = "speaker-independent leave-one-speaker-out: each fold tests one speaker; "
             if config.early_stopping:
@@ -232,7 +240,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     config, recipe, dataset = setup(args)
     speakers = [u.speaker for u in dataset.utterances]
-    splits, text = _splits(args.protocol, config, dataset)
+    if args.test_corpus is not None and (args.protocol != "loso" or len(dataset.corpora()) < 2):
+        raise DatasetError("--test-corpus is for --protocol loso on a pool of corpora")
+    splits, text = _splits(args.protocol, config, dataset, args.test_corpus)
     n_folds = len(splits)
     if args.only:
         wanted = set(args.only.split(","))
@@ -383,6 +393,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="also score test-time speed averaging at the training speeds (about 3x the scoring time)")
     ev.add_argument("--out", default="reports/eval/report",
                     help="report path without extension; its last part also names the runs folder")
+    ev.add_argument("--test-corpus", metavar="NAME",
+                    help="loso on a pool: the corpus whose speakers are left out one at a time, the rest of the pool "
+                         "always in training (e.g. emodb)")
     ev.add_argument("--only", help="run a subset of folds: comma-separated test speakers or fold names (fold-01, ...)")
     ev.add_argument("--runs", default="runs", help="folder for per-fold weights, history and models")
     add_training_options(ev)

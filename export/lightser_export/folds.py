@@ -100,6 +100,20 @@ def corpus_folds(
             for c in names]
 
 
+def corpus_speaker_folds(speakers: Sequence[str], corpora: Sequence[str], corpus: str,
+                         share: float = VALIDATION_SHARE, seed: int = 0) -> list[Fold]:
+    """Leave one speaker of `corpus` out, with the rest of the pool (its other speakers too) in
+    training: one fold per speaker of `corpus`; validation speakers are about `share` of each
+    corpus's remaining speakers."""
+    speakers, corpora = np.asarray(speakers), np.asarray(corpora)
+    voices = sorted(set(speakers[corpora == corpus].tolist()))
+    if len(voices) < 2:
+        raise ValueError(f"leaving out one speaker of {corpus!r} needs 2 or more of its speakers, got {voices}")
+    rng = np.random.default_rng(seed)
+    return [_held_out_fold(f"speaker-{voice.replace('/', '-')}", voice, np.flatnonzero(speakers == voice), speakers,
+                           corpora, share, rng) for voice in voices]
+
+
 def speaker_folds(speakers: Sequence[str], corpora: Sequence[str], k: int = 5, share: float = VALIDATION_SHARE,
                   seed: int = 0) -> list[Fold]:
     """Speaker-disjoint k-fold over a pool: each corpus's speakers, shuffled, dealt to the folds in

@@ -188,7 +188,9 @@ class Recognizer:
         dtype: object = None,
         progress: Callable[[float], None] | None = None,
     ) -> Prediction:
-        """The emotion of a whole clip: scores averaged over its speech windows.
+        """The emotion of a whole clip: scores averaged over its speech windows, each weighted by
+        the share of its 64 ms frames within 30 dB of its loudest (so a window where speech
+        starts after a long silence counts for little).
 
         source: a path or binary file object (anything libsndfile reads: WAV, FLAC, OGG,
             MP3, ...; a file object is read from its position and put back there),
@@ -197,16 +199,16 @@ class Recognizer:
             or raw mono PCM bytes with `sample_rate` and `dtype` (e.g. "int16", "<f4").
         Raises a `LightSERError` subclass naming the input and the problem.
         """
-        total, count, refusals, scorer = np.zeros(len(self.labels)), 0, set(), self.scorer
+        total, weights, refusals, scorer = np.zeros(len(self.labels)), 0.0, set(), self.scorer
         for _, _, samples in self._windows(source, sample_rate, progress, dtype):
-            refusal = scorer.refusal(samples)
+            refusal, weight = scorer.judge(samples)
             if refusal is None:
-                total, count = total + scorer.scores(samples), count + 1
+                total, weights = total + weight * scorer.scores(samples), weights + weight
             else:
                 refusals.add(refusal)
-        if count == 0:
+        if weights == 0.0:
             raise NoSpeechError(f"{sources.describe(source)}: no speech found ({self._refusal_text(refusals)})")
-        return Prediction.from_probabilities(self.labels, total / count)
+        return Prediction.from_probabilities(self.labels, total / weights)
 
     def predict_many(
         self,

@@ -28,6 +28,10 @@ class WindowScorer:
         """Why the speech gate turns the window away ("quiet", "silent", "unvoiced"), or None."""
         return self.gate.refusal(samples)
 
+    def judge(self, samples: np.ndarray) -> tuple[str | None, float]:
+        """(`refusal`, the share of the window its sound fills: its weight in a clip's average)."""
+        return self.gate.judge(samples)
+
     def scores(self, samples: np.ndarray) -> np.ndarray:
         """Class probabilities of one window (averaged over `speeds`), gate or not."""
         rate = self.recipe.sample_rate

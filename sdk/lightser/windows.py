@@ -186,15 +186,21 @@ class SpeechGate:
 
     def refusal(self, x: np.ndarray) -> str | None:
         """None if `x` is speech, else why not: "silent", "quiet" or "unvoiced"."""
+        return self.judge(x)[0]
+
+    def judge(self, x: np.ndarray) -> tuple[str | None, float]:
+        """(`refusal(x)`, the share of `x`'s frames less than `range_db` below its loudest 10 %):
+        how much of the window the sound fills, low where speech starts after a long silence."""
         rows = frame_rows(x, self.frame)
         levels = level_db(rows)
         order = np.argsort(levels)
         typical = np.interp(0.9 * (levels.size - 1), np.arange(levels.size), levels[order])  # 90th percentile
+        share = float(np.mean(levels >= typical - self.range_db))
         if self.threshold_db is not None and typical < self.threshold_db:
-            return "quiet"
+            return "quiet", share
         if self.voicing and typical < self.floor_db:
-            return "silent"
-        return None if not self.voicing or self._voiced(rows, levels, order, typical) else "unvoiced"
+            return "silent", share
+        return (None if not self.voicing or self._voiced(rows, levels, order, typical) else "unvoiced"), share
 
     def _voiced(self, rows: np.ndarray, levels: np.ndarray, order: np.ndarray, typical: float) -> bool:
         """Enough frames repeat with a pitch, are not tones, and the pitch moves as a voice does
