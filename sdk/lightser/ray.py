@@ -48,9 +48,9 @@ class Predict:
             raise InvalidArgumentError(f"lightser.ray.Predict: a batch needs a 'bytes' or 'path' column; got "
                                        f"{sorted(batch)} (use batch_format='numpy' or the default)")
         names = [str(path) for path in batch["path"]] if "path" in batch else [None] * len(batch[column])
-        sources = names if column == "path" else [
+        clips = names if column == "path" else [
             sources.named_bytes(bytes(value), name) for value, name in zip(batch[column], names)]
-        results = list(self.recognizer.predict_many(sources))
+        results = list(self.recognizer.predict_many(clips))
         labels = self.recognizer.labels
         scores = np.full((len(results), len(labels)), np.nan)
         for row, result in enumerate(results):
