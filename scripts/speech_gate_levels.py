@@ -13,7 +13,8 @@ Four measurements, written to OUT/report.md and OUT/report.json:
    1 kHz tone, DTMF digits, clicks and digital silence, each as long as the EMO-DB clip it
    stands in for; music (a plucked melody) is measured, not required.
 3. Level independence: `predict` with --model on each EMO-DB clip at peak -1, -30 and -50 dBFS
-   (16-bit); top-1 agreement with -1 dBFS, and UA at each level.
+   (16-bit), and at -50 dBFS kept in float (the level without its 16-bit steps); top-1 agreement
+   with -1 dBFS, and UA at each level.
 4. Bad recordings: each EMO-DB clip made into one (written as a file where the damage is its
    format), through `predict`: UA and clips refused.
 """
@@ -170,8 +171,13 @@ def predictions(rec: Recognizer, sources: list, sample_rate: float | None) -> li
 
 def levels(rec: Recognizer, clips: list[np.ndarray], truth: list[str]) -> dict[str, dict[str, float]]:
     """UA, refusals and agreement with peak -1 dBFS, at each level of AGREEMENT_LEVELS_DB."""
-    labels = {f"{level:g}": predictions(rec, [at_peak(x, level) for x in clips], RATE) for level in AGREEMENT_LEVELS_DB}
-    reference = labels["-1"]
+    labels = {f"{level:g} dBFS": predictions(rec, [at_peak(x, level) for x in clips], RATE)
+              for level in AGREEMENT_LEVELS_DB}
+    quietest = min(AGREEMENT_LEVELS_DB)  # the same level kept in float: what the 16-bit steps alone cost
+    labels[f"{quietest:g} dBFS in float (no 16-bit steps)"] = predictions(
+        rec, [(x * 10 ** (quietest / 20) / max(float(np.max(np.abs(x))), 1e-30)).astype(np.float32) for x in clips],
+        RATE)
+    reference = labels["-1 dBFS"]
     return {key: {"ua": unweighted_accuracy(truth, got), "refused": sum(g is None for g in got),
                   "agreement": float(np.mean([g == r for g, r in zip(got, reference)]))}
             for key, got in labels.items()}
@@ -206,7 +212,7 @@ def markdown(result: dict, command: str) -> str:
     lines += ["", "## 3. The same EMO-DB clip at other levels (target: agreement >= 98 %)", "",
               "| peak level | UA | refused | top-1 agreement with -1 dBFS |", "|---|---|---|---|"]
     for key, row in result["levels"].items():
-        lines.append(f"| {key} dBFS | {100 * row['ua']:.1f} % | {row['refused']} | {100 * row['agreement']:.1f} % |")
+        lines.append(f"| {key} | {100 * row['ua']:.1f} % | {row['refused']} | {100 * row['agreement']:.1f} % |")
     lines += ["", "## 4. Bad recordings (EMO-DB clips made into them)", "", "| recording | UA | refused |",
               "|---|---|---|"]
     for name, row in result["bad"].items():

@@ -18,7 +18,7 @@ from .datasets import Dataset, DatasetError, Utterance, checked, load_emodb, loa
 
 CLASSES = ("anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
 # The general model's classes: the six every listener agrees on. Boredom is acted in EMO-DB only
-# (10 speakers), so no other corpus can test it; surprise is left out (docs/general-model.md says why).
+# (10 speakers), so no other corpus can test it; surprise is left out (docs/corpora.md says why).
 GENERAL_LABELS = ("anger", "disgust", "fear", "happiness", "neutral", "sadness")
 CHECKSUMS = Path("../shared/data/corpora")  # <corpus>.sha256 lists, relative to the repository root
 SOURCES = {  # what to fetch for each corpus (shared/data/corpora/README.md)
