@@ -219,7 +219,7 @@ def test_cli_info_reports_the_model():
 
 def test_bundled_models_load_by_name(tmp_path):
     names = bundled_models()
-    assert {"general-int8", "emodb-robust-int8", "emodb-int8", "emodb-speaker-int8"} <= set(names)
+    assert {"general-int8", "general-speaker-int8", "emodb-robust-int8", "emodb-int8", "emodb-speaker-int8"} <= set(names)
     assert Recognizer("general-int8").model.path == Recognizer().model.path
     assert Recognizer("emodb-int8").model.path != Recognizer().model.path
     with pytest.raises(ModelError, match="nor a bundled model.*emodb-int8"):
@@ -255,7 +255,7 @@ def test_cli_enrol(tmp_path):
 def test_bundled_names_ignore_files_of_the_same_name_in_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "emodb-speaker-int8").mkdir()
-    assert "emodb-speaker-int8" in bundled_models("speaker")
+    assert {"emodb-speaker-int8", "general-speaker-int8"} <= set(bundled_models("speaker"))
 
 
 def test_the_delegate_banner_is_dropped_and_nothing_else(capfd):
@@ -333,3 +333,15 @@ def test_the_default_model_names_the_corpora_it_heard_and_is_calibrated(recogniz
     info = json.loads(out.stdout)
     assert info["temperature"] == meta.temperature
     assert any(line.startswith("nemo: Polish") and "CC BY-NC-SA 4.0" in line for line in info["trained_on"])
+
+
+def test_the_general_enrolment_twin_heard_the_same_corpora_and_enrols():
+    twin = Recognizer("general-speaker-int8")
+    default = Recognizer().model.metadata
+    meta = twin.model.metadata
+    assert meta.labels == default.labels and meta.recipe.normalisation == "speaker"
+    assert set(meta.training["corpora"]) == set(default.training["corpora"]) and meta.temperature != 1.0
+    x = voiced(70.0)
+    enrolled = twin.for_speaker(*twin.speaker_stats(x, sample_rate=16000))
+    assert enrolled.predict(x[: 3 * 16000], sample_rate=16000).label in meta.labels
+    assert not np.array_equal(enrolled.recipe.mean, twin.recipe.mean), "enrolment replaces the fallback statistics"
