@@ -217,3 +217,11 @@ def test_a_long_silence_before_speech_counts_for_little(recognizer):
 
 def _scores(prediction) -> np.ndarray:
     return np.array(list(prediction.scores.values()))
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 6])
+def test_decimation_is_the_mean_of_each_run_of_samples(step):
+    rows = np.random.default_rng(step).standard_normal((5, 1023)).astype(np.float32)
+    expected = rows[:, : 1023 // step * step].reshape(5, -1, step).mean(axis=2)
+    got = windows.decimated(rows, step)
+    assert got.dtype == np.float32 and np.array_equal(got, expected)
