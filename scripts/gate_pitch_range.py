@@ -16,16 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lightser import Recognizer, audio, windows
+from lightser import Recognizer, audio
 from lightser_export.datasets import EMODB_ROOT, load_emodb
-from scripts.speech_gate_levels import NOT_SPEECH, RATE, at_peak
+from scripts.speech_gate_levels import NOT_SPEECH, RATE, at_peak, clip_passes
 
 RANGES = ((60.0, 400.0), (60.0, 500.0), (60.0, 600.0))
-
-
-def passes(rec: Recognizer, gate: windows.SpeechGate, x: np.ndarray) -> bool:
-    """Whether any window of x passes `gate`."""
-    return any(gate(w) for _, w in windows.sliding([x], rec.plan, "clip"))
 
 
 def main() -> None:
@@ -42,14 +37,14 @@ def main() -> None:
     rows = []
     for name, make in NOT_SPEECH.items():
         made = [at_peak(make(x, np.random.default_rng([7, i])), -30.0) for i, x in enumerate(clips)]
-        rows.append((f"{name} (let through, of {len(made)})", [sum(passes(rec, g, y) for y in made)
+        rows.append((f"{name} (let through, of {len(made)})", [sum(clip_passes(rec, y, g) for y in made)
                                                                 for g in gates.values()]))
     files = sorted(p for p in args.corpora.rglob("*.wav") if p.is_file()) + [u.path for u in emodb]
     refused: dict[str, list[str]] = {name: [] for name in gates}
     for path in files:
         x = at_peak(audio.read(path, None, RATE), -1.0)
         for name, gate in gates.items():
-            if not passes(rec, gate, x):
+            if not clip_passes(rec, x, gate):
                 refused[name].append(path.name)
     rows.insert(0, (f"speech refused, of {len(files)}", [len(v) for v in refused.values()]))
     lines = ["# The speech gate's pitch range", "", f"Command: `python -m scripts.gate_pitch_range --corpora "

@@ -193,10 +193,11 @@ def _splits(protocol: str, config: Any, dataset: Any, test_corpus: str | None = 
     from . import folds
     from .datasets import DatasetError
 
+    share = f"{folds.VALIDATION_SHARE:.0%}".replace("%", " %")
     speakers = [u.speaker for u in dataset.utterances]
     corpora = [u.corpus for u in dataset.utterances]
     drawn = ("the epoch is chosen and the softmax temperature fitted on validation speakers drawn from the training "
-             "corpora (about 15 % of the speakers of each corpus that has 4 or more), never on the test clips"
+             f"corpora (about {share} of the speakers of each corpus that has 4 or more), never on the test clips"
              if config.early_stopping else
              f"trains on all other clips for a fixed {config.epochs} epochs and keeps the last weights, so nothing is "
              "chosen on held-out data")

@@ -80,7 +80,7 @@ class Recognizer:
         self.hop_seconds = hop
         self.silence_db = level
         self.voicing = bool(voicing)
-        self.plan = windows.WindowPlan.of(self.recipe.sample_rate, window, hop)
+        self.plan = windows.WindowPlan.of(self.recipe.sample_rate, self.recipe.window_samples, hop)
         self.gate = windows.SpeechGate(self.plan.rate, self.plan.frame, self.silence_db, self.voicing)
         self.speeds = speed.check_speeds(speeds)
         self._arguments = dict(model=model, backend=backend, num_threads=num_threads, hop_seconds=hop_seconds,

@@ -24,12 +24,9 @@ class WindowScorer:
     gate: windows.SpeechGate
     speeds: tuple[float, ...]
 
-    def refusal(self, samples: np.ndarray) -> str | None:
-        """Why the speech gate turns the window away ("quiet", "silent", "unvoiced"), or None."""
-        return self.gate.refusal(samples)
-
     def judge(self, samples: np.ndarray) -> tuple[str | None, float]:
-        """(`refusal`, the share of the window its sound fills: its weight in a clip's average)."""
+        """(why the speech gate turns the window away, "quiet", "silent" or "unvoiced", or None; the
+        share of the window its sound fills: its weight in a clip's average)."""
         return self.gate.judge(samples)
 
     def scores(self, samples: np.ndarray) -> np.ndarray:

@@ -29,10 +29,11 @@ class WindowPlan:
     frame: int
 
     @classmethod
-    def of(cls, rate: int, window_seconds: float, hop_seconds: float) -> WindowPlan:
-        """The plan for windows of `window_seconds` every `hop_seconds` at `rate`."""
-        return cls(rate, int(round(window_seconds * rate)), int(round(hop_seconds * rate)),
-                   int(round(MIN_SECONDS * rate)), int(GATE_FRAME_SECONDS * rate))
+    def of(cls, rate: int, window: int, hop_seconds: float) -> WindowPlan:
+        """The plan for windows of `window` samples (a recipe's `window_samples`) every
+        `hop_seconds` at `rate`."""
+        return cls(rate, window, int(round(hop_seconds * rate)), int(round(MIN_SECONDS * rate)),
+                   int(GATE_FRAME_SECONDS * rate))
 
     def cutter(self) -> Cutter:
         """A fresh `Cutter` for one stream."""
