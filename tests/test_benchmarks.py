@@ -116,3 +116,20 @@ def test_each_model_takes_its_ua_from_its_own_report(tmp_path):
     assert got["speaker-int8"]["ua"] == {"default": 0.72, "enrolled": 0.85}
     assert "speaker.json" in got["speaker-int8"]["source"]
     assert "speaker-int8" not in variants.report_ua(tmp_path / "global.json", tmp_path / "absent.json")
+
+
+def test_general_models_take_the_mean_over_the_corpora_left_out(tmp_path):
+    import json
+
+    from benchmarks import variants
+
+    folds = {"default": [0.3, 0.5, 0.4], "enrolled": [0.5, 0.6, 0.4]}
+    report = {"pooled": {mode: {"int8_runtime": {"ua": 0.9, "fold_ua": values}, "float": {"fold_ua": [0.1]}}
+                         for mode, values in folds.items()}}
+    (tmp_path / "loco.json").write_text(json.dumps(report))
+    got = variants.general_ua({"general-int8": (tmp_path / "loco.json", "int8_runtime"),
+                               "general-float32": (tmp_path / "loco.json", "float"),
+                               "general-speaker-int8": (tmp_path / "absent.json", "int8_runtime")})
+    assert got["general-int8"]["ua"] == {"default": pytest.approx(0.4), "enrolled": pytest.approx(0.5)}
+    assert got["general-float32"]["ua"]["default"] == pytest.approx(0.1)
+    assert "leave one corpus out" in got["general-int8"]["source"] and "general-speaker-int8" not in got
