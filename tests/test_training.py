@@ -135,6 +135,16 @@ def test_training_set_stacks_every_copy_with_the_same_statistics():
     assert np.allclose(x[3:6], raws[1][rows] / 2)
 
 
+def test_log_offset_reaches_the_recipe_and_is_checked(tiny_manifest, tmp_path):
+    assert cli.main(["fit", "--dataset", "manifest", "--data", str(tiny_manifest), "--epochs", "1", "--out",
+                     str(tmp_path), "--name", "floor", "--variants", "int8", "--log-offset", "0.1", "--runs",
+                     str(tmp_path / "runs"), "--cache", str(tmp_path / "cache")]) == 0
+    assert read_metadata(sidecar_path(tmp_path / "floor-int8.tflite")).recipe.log_offset == 0.1
+    for bad in ("0", "-1", "11", "high"):
+        with pytest.raises(SystemExit):
+            cli.main(["eval", "--log-offset", bad])
+
+
 def test_speeds_option_is_checked():
     with pytest.raises(SystemExit) as exited:
         cli.main(["eval", "--speeds", "3"])

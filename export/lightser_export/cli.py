@@ -89,6 +89,17 @@ def _window(text: str) -> float:
     return seconds
 
 
+def _log_offset(text: str) -> float:
+    """An argparse type: the MFCC's log offset, above 0 and at most 10."""
+    try:
+        offset = float(text)
+    except ValueError:
+        offset = float("nan")
+    if not 0.0 < offset <= 10.0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0 and at most 10, got {text!r}")
+    return offset
+
+
 def _count(text: str) -> int:
     """An argparse type: an int of 0 or more."""
     if not text.strip().isdigit():
@@ -132,9 +143,12 @@ def add_training_options(p: argparse.ArgumentParser, resume: bool = True) -> Non
     p.add_argument("--labels", type=_names, default=None, metavar="A,B,...",
                    help="manifest or pool only: the class order of the model's outputs (default: the labels "
                         "sorted alphabetically; for pool anger,disgust,fear,happiness,neutral,sadness)")
-    window = FeatureRecipe().window_seconds
+    window, offset = FeatureRecipe().window_seconds, FeatureRecipe().log_offset
     p.add_argument("--window", type=_window, default=window,
                    help=f"window in seconds (default {window:g}; the paper: 3, or 7 for IEMOCAP)")
+    p.add_argument("--log-offset", type=_log_offset, default=offset,
+                   help=f"added to the mel energies before the log (default {offset:g}, the paper's); each window is "
+                        "scaled to its own peak first, so this is a floor relative to the window")
     p.add_argument("--cache", default=str(DEFAULT_CACHE),
                    help=f"feature cache folder ('' disables; default {DEFAULT_CACHE})")
     if resume:
@@ -170,7 +184,7 @@ def setup(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         raise SystemExit(2) from None
     dataset = load(args.dataset, args.data, args.scope, args.labels, args.emodb, args.corpora,
                    Path(args.checksums) if args.checksums else None, args.verify)
-    return config, FeatureRecipe(window_seconds=args.window), dataset
+    return config, FeatureRecipe(window_seconds=args.window, log_offset=args.log_offset), dataset
 
 
 def raw_features(args: argparse.Namespace, config: Any, recipe: Any, dataset: Any) -> list[Any]:
