@@ -1,7 +1,7 @@
 """Files per second over a generated archive: `lightser predict --jobs 1`, `--jobs 2` (each the
 whole command, start-up included, in a fresh process) and Ray Data with 2 CPUs
 (`lightser.ray.Predict` on two workers, after `ray.init`). Each engine scores the whole archive
-and, separately, its first tenth: the two times give its start-up (interpreter, model, workers)
+and, separately, its first half: the two times give its start-up (interpreter, model, workers)
 and its steady rate (files per second once started, what an archive of 100 000 files sees).
 Writes benchmarks/results/batch.json and batch.md.
 
@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import soundfile
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 RATE = 16000
 TARGETS = {"jobs_2": 1.7, "ray_2cpu": 1.5}  # speed-ups over --jobs 1 (issue 19)
-SMALL_SHARE = 10  # the short run scores the first 1 / SMALL_SHARE of the archive
+SMALL_SHARE = 2  # the short run scores the first 1 / SMALL_SHARE of the archive (Ray: several batches per worker)
 
 
 def make_archive(folder: Path, files: int) -> list[str]:
@@ -116,7 +117,8 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{row['speedup']:.2f}x | {row['small_seconds']:.2f} | {row['startup_seconds']:.2f} | "
                      f"{row['steady_files_per_second']:.1f} | {row['steady_speedup']:.2f}x | {shown} | {cpu} |")
     lines += ["", "Command runs include the command's start-up (interpreter, model, worker processes); the Ray "
-              "runs start after `ray.init` and include starting their workers. Start-up and steady rate: the line "
+              "runs start after `ray.init` and include starting their workers. Each time is the median of "
+              f"{report['repeats']} runs. Start-up and steady rate: the line "
               f"through the two runs (all files, and the first {small}): seconds = start-up + files / steady rate. "
               "CPU seconds: the whole run's command and its workers (not measured for Ray).", ""]
     return "\n".join(lines)
@@ -125,6 +127,7 @@ def markdown(report: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each engine and size; the median counts")
     parser.add_argument("--no-ray", action="store_true", help="leave out the Ray row")
     parser.add_argument("--out", type=Path, default=RESULTS / "batch", help="report path without extension")
     args = parser.parse_args()
@@ -136,12 +139,14 @@ def main() -> None:
         load = os.getloadavg()
         timed = {}
         for jobs in (1, 2):
-            whole = time_command(paths, jobs, Path(work) / f"{jobs}.tsv")
-            timed[f"jobs_{jobs}"] = (whole[0], time_command(few, jobs, Path(work) / f"{jobs}-few.tsv")[0], whole[1])
+            whole = [time_command(paths, jobs, Path(work) / f"{jobs}.tsv") for _ in range(args.repeats)]
+            short = [time_command(few, jobs, Path(work) / f"{jobs}-few.tsv")[0] for _ in range(args.repeats)]
+            timed[f"jobs_{jobs}"] = (median(w for w, _ in whole), median(short), median(c for _, c in whole))
         if (Path(work) / "1.tsv").read_text() != (Path(work) / "2.tsv").read_text():
             raise SystemExit("--jobs 2 wrote another table than --jobs 1")
         if not args.no_ray:
-            timed["ray_2cpu"] = (*time_ray([paths, few]), None)
+            runs = time_ray([paths, few] * args.repeats)
+            timed["ray_2cpu"] = (median(runs[0::2]), median(runs[1::2]), None)
     engines = {"jobs_1": "lightser predict --jobs 1", "jobs_2": "lightser predict --jobs 2",
                "ray_2cpu": "Ray Data, lightser.ray.Predict, 2 workers (num_cpus=2)"}
     runs = {}
@@ -155,7 +160,9 @@ def main() -> None:
         row["steady_speedup"] = row["steady_files_per_second"] / runs["jobs_1"]["steady_files_per_second"]
     report = {
         "files": args.files,
-        "command": "python benchmarks/batch.py" + ("" if args.files == 2000 else f" --files {args.files}"),
+        "command": "python benchmarks/batch.py" + ("" if args.files == 2000 else f" --files {args.files}")
+                   + ("" if args.repeats == 3 else f" --repeats {args.repeats}"),
+        "repeats": args.repeats,
         "machine": platform.platform(),
         "cpus": os.cpu_count(),
         "when": time.strftime("%Y-%m-%d %H:%M"),

@@ -5,7 +5,7 @@
     from lightser.ray import Predict
 
     files = ray.data.read_binary_files("s3://bucket/calls/", include_paths=True)
-    scored = files.map_batches(Predict, concurrency=8, batch_size=64)  # 8 workers, 1 CPU each
+    scored = files.map_batches(Predict, compute=ray.data.ActorPoolStrategy(size=8), batch_size=64)  # 8 workers
     scored.write_parquet("s3://bucket/emotions/")
 
 Each batch comes in with a "bytes" column (the files' contents, as `read_binary_files` gives)
