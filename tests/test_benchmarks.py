@@ -133,3 +133,12 @@ def test_general_models_take_the_mean_over_the_corpora_left_out(tmp_path):
     assert got["general-int8"]["ua"] == {"default": pytest.approx(0.4), "enrolled": pytest.approx(0.5)}
     assert got["general-float32"]["ua"]["default"] == pytest.approx(0.1)
     assert "leave one corpus out" in got["general-int8"]["source"] and "general-speaker-int8" not in got
+
+
+def test_start_up_and_steady_rate_come_from_the_line_through_two_runs():
+    from benchmarks.batch import steady
+
+    assert steady(2000, 5.0, 1000, 3.0) == pytest.approx((1.0, 500.0))
+    assert steady(2000, 4.0, 1000, 2.0) == pytest.approx((0.0, 500.0))
+    startup, rate = steady(2000, 5.0, 1000, 2.0)  # noise: the short run looks fast; start-up cannot go below 0
+    assert startup == 0.0 and rate == pytest.approx(1000 / 3)
