@@ -1,6 +1,7 @@
 """Whether a higher log floor makes a quiet 16-bit recording read like a loud one: the level
 table of `speech_gate_levels` (EMO-DB's clips at peak -1, -30 and -50 dBFS as 16-bit PCM, and
--50 dBFS in float) for a model scored with its recipe's `log_offset` raised, without retraining.
+-50 dBFS in float) for a model scored with its recipe's `log_offset` set to each of --offsets
+(raised without retraining, or a model trained with a high one scored at its own).
 Each window is scaled to its own 99.9th-percentile amplitude before the MFCC, so the offset
 is a floor relative to the window: raising it masks what lies below, such as the rounding
 noise of a recording with few significant bits.
@@ -43,7 +44,8 @@ def main() -> None:
     lines = ["# A higher log floor against 16-bit rounding at low levels", "",
              f"Command: `python -m scripts.level_floor --model {args.model} --offsets {args.offsets} "
              f"--out {args.out}`", "", __doc__.split("\n\n")[0].replace("\n", " "), "",
-             f"Model: `{args.model}` (trained with log_offset 1e-6). Each cell: UA / top-1 agreement with -1 dBFS, "
+             f"Model: `{args.model}` (trained with log_offset {Recognizer(args.model).recipe.log_offset:g}). "
+             "Each cell: UA / top-1 agreement with -1 dBFS, "
              f"over EMO-DB's {len(clips)} clips.", "",
              "| log_offset | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
     for offset, row in rows.items():
