@@ -498,3 +498,13 @@ def test_tiny_leave_one_corpus_out_run_calibrates_and_reports(tiny_pool, tmp_pat
     assert set(meta.training["corpora"]) == {"savee", "urdu", "emovo"}
     assert len(meta.training["validation_speakers"]) == 3 and meta.labels == ("anger", "happiness", "neutral",
                                                                                 "sadness")
+
+
+def test_a_report_of_one_corpus_without_some_class_renders(tmp_path):
+    from lightser_export import report
+
+    fold = Path(__file__).resolve().parents[1] / "reports/general/floor/loco-floor-1-ased.json"
+    data = json.loads(fold.read_text())
+    assert data["pooled"]["default"]["int8_runtime"]["recall"]["disgust"] is None  # ASED has no disgust
+    report.write(data, tmp_path / "one")
+    assert "| n/a |" in (tmp_path / "one.md").read_text()

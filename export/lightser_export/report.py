@@ -205,7 +205,8 @@ def _markdown(report: dict[str, Any]) -> str:
     recall = report["pooled"][best_mode]["int8_runtime"]["recall"]
     lines += ["", f"Per-class recall, int8 via runtime, {MODE_TEXT.get(best_mode, best_mode)}:", "",
               "| " + " | ".join(labels) + " |", "|" + "---|" * len(labels),
-              "| " + " | ".join(f"{100 * recall[lab]:.1f}" for lab in labels) + " |",
+              "| " + " | ".join("n/a" if recall[lab] is None else f"{100 * recall[lab]:.1f}" for lab in labels)
+              + " |",
               "", "Per fold (UA, int8 via runtime):", "", "| fold | test | val | best epoch | " +
               " | ".join(MODE_TEXT.get(m, m) for m in report["pooled"]) + " |",
               "|---|---|---|---|" + "---|" * len(report["pooled"])]
