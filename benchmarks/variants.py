@@ -77,20 +77,17 @@ def locate(weights: Path = WEIGHTS) -> dict[str, Any]:
 
 def locate_general() -> dict[str, Any]:
     """general model -> (path, "models/"), or a string saying why it is missing."""
-    return {name: (MODELS / f"{name}.tflite", "models/") if (MODELS / f"{name}.tflite").is_file()
-            else f"missing: no {shown(MODELS / f'{name}.tflite')}" for name in GENERAL}
+    paths = {name: MODELS / f"{name}.tflite" for name in GENERAL}
+    return {name: (path, "models/") if path.is_file() else f"missing: no {shown(path)}" for name, path in paths.items()}
 
 
 def general_ua(general: dict[str, tuple[Path, str]] = GENERAL) -> dict[str, Any]:
     """general model -> {test-time normalisation mode: UA averaged over the corpora left out}, where
     its report (in `general`) is; each fold of a leave-one-corpus-out report is one corpus."""
-    out = {}
-    for name, (path, kind) in general.items():
-        if path.is_file():
-            pooled = json.loads(path.read_text())["pooled"]
-            out[name] = {"ua": {mode: float(np.mean(modes[kind]["fold_ua"])) for mode, modes in pooled.items()},
-                         "source": f"{shown(path)}: leave one corpus out, mean over corpora ({UA_TEXT[kind]})"}
-    return out
+    pooled = {path: json.loads(path.read_text())["pooled"] for path, _ in general.values() if path.is_file()}
+    return {name: {"ua": {mode: float(np.mean(modes[kind]["fold_ua"])) for mode, modes in pooled[path].items()},
+                   "source": f"{shown(path)}: leave one corpus out, mean over corpora ({UA_TEXT[kind]})"}
+            for name, (path, kind) in general.items() if path in pooled}
 
 
 def _reports(report: Path, speaker_report: Path, robust_report: Path) -> dict[str, Path]:

@@ -12,7 +12,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from lightser.cli.terminal import Parser, quiet_c_libraries
 from lightser.cli.terminal import report as report_error
@@ -76,28 +76,27 @@ def _names(text: str) -> tuple[str, ...]:
     return names
 
 
+def _number(text: str, fits: Callable[[float], bool], expected: str) -> float:
+    """`text` as a float if `fits` it, else the argparse error "expected `expected`"."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not fits(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
 def _window(text: str) -> float:
     """An argparse type: a window length in seconds, from the runtime's shortest clip to 60."""
     from lightser.windows import MIN_SECONDS
 
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not MIN_SECONDS <= seconds <= 60.0:
-        raise argparse.ArgumentTypeError(f"expected seconds from {MIN_SECONDS:g} to 60, got {text!r}")
-    return seconds
+    return _number(text, lambda s: MIN_SECONDS <= s <= 60.0, f"seconds from {MIN_SECONDS:g} to 60")
 
 
 def _log_offset(text: str) -> float:
     """An argparse type: the MFCC's log offset, above 0 and at most 10."""
-    try:
-        offset = float(text)
-    except ValueError:
-        offset = float("nan")
-    if not 0.0 < offset <= 10.0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0 and at most 10, got {text!r}")
-    return offset
+    return _number(text, lambda x: 0.0 < x <= 10.0, "a number above 0 and at most 10")
 
 
 def _count(text: str) -> int:
