@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -13,7 +14,7 @@ from lightser import Model, ModelError
 from lightser.features import extract
 from lightser.metadata import read_metadata
 from lightser.model import default_model_path, tempered
-from lightser_export.calibration import fit_temperature
+from lightser_export.calibration import Scored, fit_shift_factor, fit_temperature, shifted
 from lightser_export.metrics import expected_calibration_error
 
 
@@ -44,6 +45,29 @@ def test_fit_temperature_recovers_an_overconfident_models_temperature():
     before = expected_calibration_error(overconfident.max(1), correct)
     after = expected_calibration_error(tempered(overconfident, t, 1e-9).max(1), correct)
     assert before > 0.1 and after < 0.03
+
+
+def test_the_shift_factor_is_what_each_models_own_temperature_missed():
+    rng = np.random.default_rng(2)
+    scored = []
+    for own in (0.8, 1.5):  # two models whose validation temperatures differ; both 2x too confident here
+        z = rng.normal(size=(2000, 6)) * 2
+        y = np.array([rng.choice(6, p=p) for p in _softmax(z)])
+        scored.append(Scored(_softmax(z * 2.0 * own), y, own, 1e-9))
+    assert fit_shift_factor(scored) == pytest.approx(2.0, rel=0.1)
+    calibrated = [Scored(_softmax(np.log(s.probs) / s.temperature / 2.0), s.labels, 1.0, 1e-9) for s in scored]
+    assert fit_shift_factor(calibrated) == pytest.approx(1.0, rel=0.1)
+
+
+def test_a_shift_factor_multiplies_the_validation_temperature_and_replaces_an_earlier_one():
+    meta = read_metadata(default_model_path().with_suffix(".json"))
+    meta = dataclasses.replace(meta, temperature=1.5, training={"corpora": {"x": {}}})
+    once = shifted(meta, 2.0, "a.json")
+    assert once.temperature == pytest.approx(3.0) and once.training["corpora"] == {"x": {}}
+    assert once.training["temperature"] == {"validation": 1.5, "corpus_shift_factor": 2.0, "source": "a.json"}
+    again = shifted(once, 1.2, "b.json")
+    assert again.temperature == pytest.approx(1.8) and again.training["temperature"]["validation"] == 1.5
+    assert meta.temperature == 1.5 and "temperature" not in meta.training  # the input is left as it was
 
 
 def test_expected_calibration_error_of_extreme_cases():

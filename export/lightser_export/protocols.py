@@ -50,7 +50,7 @@ def _enrolment_stats(raw: np.ndarray, speakers: np.ndarray, fold: Fold) -> list[
     return out
 
 
-def _runtime_scores(rec: Recognizer, dataset: Dataset, rows: np.ndarray, stats: Any = None) -> np.ndarray:
+def runtime_scores(rec: Recognizer, dataset: Dataset, rows: np.ndarray, stats: Any = None) -> np.ndarray:
     """The scores `rec.predict` gives each clip of `rows` (a row of NaN where its speech gate finds
     no speech); with `stats`, each clip is standardised with its own enrolment statistics (`stats[k]`)."""
     out = np.full((len(rows), len(rec.labels)), np.nan)
@@ -73,7 +73,7 @@ def calibrate(model_path: Path, dataset: Dataset, val_rows: np.ndarray, labels: 
     scores them, store it in the model's metadata, and return it with the validation clips'
     expected calibration error before and after (in-sample: the same clips fitted it)."""
     rec = Recognizer(model_path)
-    scores = _runtime_scores(rec, dataset, val_rows)
+    scores = runtime_scores(rec, dataset, val_rows)
     kept = np.isfinite(scores).all(axis=1)
     scores, y = scores[kept], labels[val_rows][kept]
     temperature = fit_temperature(scores, y, rec.model.probability_floor)
@@ -130,7 +130,7 @@ def run_fold(
     y_test = labels[fold.test]
     raw_scores = None
     if len(val_rows):
-        raw_scores = _runtime_scores(Recognizer(model_path), dataset, fold.test)
+        raw_scores = runtime_scores(Recognizer(model_path), dataset, fold.test)
         temperature = calibrate(model_path, dataset, val_rows, labels)["temperature"]
     recognizers = {"int8_runtime": Recognizer(model_path)}
     if speed_averaging and config.test_speeds != (1.0,):
@@ -148,7 +148,7 @@ def run_fold(
         x_test = normalised(raw, fold.test, config.normalisation, global_stats if stats is None else stats)
         float_pred = predict_probs(fitted.model, x_test).argmax(1)
         int8_on_features = np.array([recognizers["int8_runtime"].model.run(x) for x in x_test]).argmax(1)
-        scores = {kind: _runtime_scores(rec, dataset, fold.test, stats) for kind, rec in recognizers.items()
+        scores = {kind: runtime_scores(rec, dataset, fold.test, stats) for kind, rec in recognizers.items()
                   if stats is None or rec.speeds == (1.0,)}  # for_speaker refuses speed averaging
         result["modes"][mode] = {
             "y_true": y_test.tolist(),
