@@ -94,6 +94,43 @@ def test_low_and_high_voices_pass(recognizer, pitch_hz):
     assert recognizer.gate(x) and recognizer.gate(x[: RATE // 3])
 
 
+def _thin_voice(pitch_hz: float, seconds: float = 3.0) -> np.ndarray:
+    """A high voice with two harmonics, nearly all its power in the first: a scream in 4 Hz syllables."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    phase = 2 * np.pi * np.cumsum(pitch_hz * (1 + 0.04 * np.sin(2 * np.pi * 3 * t))) / RATE
+    envelope = 0.5 - 0.5 * np.cos(2 * np.pi * 4 * t)
+    return (0.3 * (np.sin(phase) + 0.3 * np.sin(2 * phase)) * envelope).astype(np.float32)
+
+
+@pytest.mark.parametrize("pitch_hz", [330.0, 380.0])
+def test_a_high_voice_with_two_strong_harmonics_is_not_a_pair_of_tones(recognizer, pitch_hz):
+    x = _thin_voice(pitch_hz)
+    frames = windows.decimated(windows.frame_rows(x, recognizer.plan.frame), 2)
+    share, low, high = windows.two_lines(windows.power_spectra(frames, RATE / 2, 130.0))
+    loud = share > 0.9
+    assert loud.mean() > 0.5 and windows.harmonic(low, high)[loud].all()  # tone-like by share: a pitch, its octave
+    assert recognizer.gate(x)
+
+
+def test_two_tones_that_are_not_harmonics_stay_tones():
+    t = np.arange(1024) / 8000
+    for low, high in [(697, 1209), (697, 1336), (697, 1477), (941, 1633)]:  # DTMF, 1336/697 is 1.92
+        power = windows.power_spectra((np.sin(2 * np.pi * low * t) + np.sin(2 * np.pi * high * t))[None], 8000, 130)
+        share, low, high = windows.two_lines(power)
+        assert share[0] > 0.9 and not windows.harmonic(low, high)[0]
+
+
+@pytest.mark.parametrize("periods, still", [
+    ([80] * 6, True),  # a hum: the same period in every frame
+    ([36, 37] * 3, True),  # within a sample at 220 Hz (2.7 %): a held note
+    ([21, 22] * 3, False),  # within a sample at 370 Hz (4.7 %): a voice's pitch moving
+    ([36, 38] * 3, False),
+    ([80] * 5, False),  # too few frames to tell
+])
+def test_steady_pitch_is_a_machines(periods, still):
+    assert windows.steady(np.array(periods)) is still
+
+
 @pytest.mark.parametrize("hum_hz", [50.0, 60.0, 100.0, 120.0])
 def test_mains_hum_is_not_a_voice(recognizer, hum_hz):
     """A steady pitch, to the sample, in every frame: a machine (a held note is refused too)."""

@@ -11,6 +11,7 @@ from .errors import AudioTooShortError
 
 PITCH_RATE = 8000
 STEADY_FRAMES = 6  # this many voiced frames (0.4 s) with one pitch, to the sample, is a hum or a tone
+STEADY_SHARE = 0.035  # ...or within one sample where that is under this share of the period (a high voice's is not)
 DIGITAL_SILENCE_DB = -90.0  # below this, a window holds no sound at all (16-bit audio's own floor is -101 dBFS)
 LINE_BINS = 4  # a spectral line: its peak bin and this many either side (31 Hz at 8 kHz, padded to twice 64 ms)
 MIN_SECONDS = 0.25  # audio shorter than this is not classified
@@ -143,17 +144,36 @@ def periodicity(
     return periodicity_of(power_spectra(rows, rate, cut_hz), rate, pitch_hz)
 
 
-def line_share(power: np.ndarray, lines: int = 2, width: int = LINE_BINS) -> np.ndarray:
-    """The share of each row's power in its `lines` strongest spectral lines (a peak bin and
-    `width` bins either side): near 1 for a tone or a pair of tones (DTMF), lower for a voice,
-    whose power spreads over many harmonics."""
+def two_lines(power: np.ndarray, width: int = LINE_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The share of each row's power in its two strongest spectral lines (a peak bin and `width`
+    bins either side), and the lower and the higher line's peak bins. Near 1: a tone or a pair of
+    tones (DTMF), or a high voice whose first two harmonics carry nearly all its power (see
+    `harmonic`); lower: a voice that spreads over many harmonics."""
     left = power.copy()
     bins = np.arange(power.shape[1])
-    for _ in range(lines):
-        near = np.abs(bins - left.argmax(axis=1)[:, None]) <= width
-        left[near] = 0.0
-    total = power.sum(axis=1)
-    return 1.0 - left.sum(axis=1) / np.maximum(total, 1e-30)
+    peaks = []
+    for _ in range(2):
+        peaks.append(left.argmax(axis=1))
+        left[np.abs(bins - peaks[-1][:, None]) <= width] = 0.0
+    share = 1.0 - left.sum(axis=1) / np.maximum(power.sum(axis=1), 1e-30)
+    return share, np.minimum(*peaks), np.maximum(*peaks)
+
+
+def harmonic(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Whether the line at bin `high` sits at a whole multiple (2 or more) of the one at `low`,
+    within half a bin per multiple and a bin: a pitch and its harmonic, as DTMF pairs never are."""
+    multiple = np.round(high / np.maximum(low, 1))
+    return (multiple >= 2) & (np.abs(high - multiple * low) <= 0.5 * (multiple + 1) + 1)
+
+
+def steady(periods: np.ndarray) -> bool:
+    """Whether STEADY_FRAMES or more pitch periods (in samples) hold still as a machine's do: all
+    within one sample, and that sample less than STEADY_SHARE of the period (a voice above
+    about 290 Hz at 8 kHz moves by a sample, and that is more)."""
+    if periods.size < STEADY_FRAMES:
+        return False
+    spread = np.ptp(periods)
+    return bool(spread == 0 or (spread == 1 and spread < STEADY_SHARE * periods.min()))
 
 
 @dataclass(frozen=True)
@@ -168,8 +188,9 @@ class SpeechGate:
     `min_periodicity` or more, or at `weak_periodicity` where the window rises `contrast_db`
     or more above its own floor (its 10th-percentile level) as syllables do and steady noise
     does not. Nothing but `threshold_db` and `floor_db` depends on the level. Frames with
-    `max_line_share` or more of their power in two spectral lines are tones, not a voice, and a
-    pitch that holds to the sample over `STEADY_FRAMES` frames is a machine's (hum). Noise,
+    `max_line_share` or more of their power in two spectral lines that are not harmonics of
+    one pitch are tones, not a voice, and a pitch that holds still over `STEADY_FRAMES` frames
+    is a machine's (hum; `steady`). Noise,
     hum, tones, a held DTMF digit and clicks fail this; music, dialled DTMF digits and other
     pitched sound pass (docs/speech-gate.md).
     """
@@ -226,10 +247,13 @@ class SpeechGate:
                 low = decimated(rows[part], step)
                 power = power_spectra(low, self.rate / step, self.cut_hz)
                 strength, period = periodicity_of(power, self.rate / step, self.pitch_hz)
-                voice = (strength >= least) & (line_share(power) < self.max_line_share)
+                share, low_line, high_line = two_lines(power)
+                tonal = share >= self.max_line_share
+                if tonal.any():
+                    tonal &= ~harmonic(low_line, high_line)
+                voice = (strength >= least) & ~tonal
                 periods.append(period[voice])
             found = np.concatenate(periods)
-            steady = found.size >= STEADY_FRAMES and np.ptp(found) < 2  # within a sample: a machine, not a voice
-            if found.size >= need and not steady:
+            if found.size >= need and not steady(found):
                 return True
         return False
