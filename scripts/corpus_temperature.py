@@ -66,10 +66,7 @@ def scored_fold(model: Path, dataset: Dataset, corpus: str, truth: list[int]) ->
     return Scored(probs[kept], labels[kept], meta.temperature, rec.model.probability_floor)
 
 
-def ece(scored: Scored, temperature: float) -> float:
-    """Expected calibration error of `scored` under `temperature`."""
-    probs = tempered(scored.probs, temperature, scored.floor)
-    return expected_calibration_error(probs.max(1), probs.argmax(1) == scored.labels)
+KINDS = ("raw", "validation", "shift")  # untempered; the validation temperature; the factor times it
 
 
 def main() -> None:
@@ -87,23 +84,24 @@ def main() -> None:
     folds = {f["test_speaker"]: scored_fold(fold_model(args.runs, f["fold"]), dataset, f["test_speaker"],
                                             f["modes"]["default"]["y_true"])
              for f in report["folds"]}
-    rows, pooled = [], {"raw": [], "validation": [], "shift": [], "correct": []}
+    rows, pooled = [], {key: [] for key in (*KINDS, "correct")}
     for corpus, s in folds.items():
         factor = fit_shift_factor([other for name, other in folds.items() if name != corpus])
-        rows.append({"corpus": corpus, "n": len(s.labels), "accuracy": float(np.mean(s.probs.argmax(1) == s.labels)),
+        correct = s.probs.argmax(1) == s.labels  # a temperature keeps the ranking
+        confidence = {key: tempered(s.probs, t, s.floor).max(1)
+                      for key, t in zip(KINDS, (1.0, s.temperature, factor * s.temperature))}
+        rows.append({"corpus": corpus, "n": len(s.labels), "accuracy": float(np.mean(correct)),
                      "validation_temperature": s.temperature, "factor": factor,
-                     "ece_raw": ece(s, 1.0), "ece_validation": ece(s, s.temperature),
-                     "ece_shift": ece(s, factor * s.temperature)})
-        for key, t in (("raw", 1.0), ("validation", s.temperature), ("shift", factor * s.temperature)):
-            pooled[key] += tempered(s.probs, t, s.floor).max(1).tolist()
-        pooled["correct"] += (s.probs.argmax(1) == s.labels).tolist()
+                     **{f"ece_{key}": expected_calibration_error(confidence[key], correct) for key in KINDS}})
+        for key in KINDS:
+            pooled[key] += confidence[key].tolist()
+        pooled["correct"] += correct.tolist()
     overall = fit_shift_factor(list(folds.values()))
-    kinds = ("raw", "validation", "shift")
-    summary = {key: expected_calibration_error(pooled[key], pooled["correct"]) for key in kinds}
+    summary = {key: expected_calibration_error(pooled[key], pooled["correct"]) for key in KINDS}
     command = "python -m scripts.corpus_temperature " + shlex.join(sys.argv[1:])
     result = {"command": command, "report": str(args.report), "factor_all_folds": overall,
               "pooled_ece": summary, "n": len(pooled["correct"]),
-              "mean_confidence": {key: float(np.mean(pooled[key])) for key in kinds},
+              "mean_confidence": {key: float(np.mean(pooled[key])) for key in KINDS},
               "accuracy": float(np.mean(pooled["correct"])), "folds": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")

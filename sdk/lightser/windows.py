@@ -173,7 +173,7 @@ def steady(periods: np.ndarray) -> bool:
     if periods.size < STEADY_FRAMES:
         return False
     spread = np.ptp(periods)
-    return bool(spread == 0 or (spread == 1 and spread < STEADY_SHARE * periods.min()))
+    return bool(spread == 0 or (spread == 1 and 1 < STEADY_SHARE * periods.min()))
 
 
 @dataclass(frozen=True)
