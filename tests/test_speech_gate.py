@@ -121,6 +121,43 @@ def test_two_tones_that_are_not_harmonics_stay_tones():
         assert share[0] > 0.9 and not windows.harmonic(low, high)[0]
 
 
+def test_two_harmonics_of_one_pitch_are_a_voice_not_tones():
+    """A voice's strongest lines may be its 2nd and 3rd harmonics (1.5), or 3rd and 5th; DTMF's never are,
+    even a bin off where a digit is cut short."""
+    assert windows.harmonic(np.array([28, 28, 17, 18, 30]), np.array([42, 56, 28, 23, 270])).all()
+    res = 8000 / 1024
+    low, high = np.meshgrid([697, 770, 852, 941], [1209, 1336, 1477, 1633])
+    for shift in (-1, 0, 1):
+        assert not windows.harmonic(np.round(low / res).ravel() + shift, np.round(high / res).ravel() - shift).any()
+
+
+def _dialled(seed: int, seconds: float = 3.0) -> np.ndarray:
+    """DTMF digits as dialled: 100 ms tone pairs, 100 ms gaps."""
+    rng, n = np.random.default_rng(seed), RATE // 10
+    y = np.zeros(int(seconds * RATE))
+    for start in range(0, y.size - n, 2 * n):
+        low, high = rng.choice([697, 770, 852, 941]), rng.choice([1209, 1336, 1477, 1633])
+        y[start : start + n] = np.sin(2 * np.pi * low * _T[:n]) + np.sin(2 * np.pi * high * _T[:n])
+    return y
+
+
+def test_a_tones_cut_edges_are_the_tone():
+    tones = np.array([[89, 155]])  # a frame found to be a DTMF pair
+    edges = np.array([[89, 155], [86, 158], [86, 91], [152, 155]])  # its start or end, lines spread and shifted
+    others = np.array([[95, 155], [89, 190], [40, 60]])
+    assert windows.tone_lines(*edges.T, tones).all() and not windows.tone_lines(*others.T, tones).any()
+    assert not windows.tone_lines(*edges.T, np.zeros((0, 2), int)).any()
+
+
+def test_clicks_are_bursts_and_a_voice_is_not():
+    frames = np.zeros((3, 512))
+    frames[0, 100:110] = 1.0  # a click
+    frames[1, [100, 190]] = 1.0  # two clicks 11 ms apart: a chance 'period'
+    frames[2] = windows.decimated(windows.frame_rows(_voice(70.0), 1024), 2)[2]  # a low voice: few periods a frame
+    share = windows.burst_share(frames)
+    assert share[0] > 0.95 and share[1] > 0.95 and share[2] < 0.6
+
+
 @pytest.mark.parametrize("periods, still", [
     ([80] * 6, True),  # a hum: the same period in every frame
     ([36, 37] * 3, True),  # within a sample at 220 Hz (2.7 %): a held note
@@ -170,8 +207,8 @@ def test_quiet_emodb_clips_pass(recognizer, emodb_wavs):
         assert recognizer.gate(_at_peak(x, -50.0)), path.name
 
 
-def _clicks(seconds: float = 3.0) -> np.ndarray:
-    rng = np.random.default_rng(0)
+def _clicks(seconds: float = 3.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
     y, ring = 1e-3 * rng.standard_normal(int(seconds * RATE)), np.arange(160)
     for start in rng.integers(0, y.size - ring.size, int(4 * seconds)):
         y[start : start + ring.size] += np.exp(-ring / 20) * np.sin(2 * np.pi * rng.uniform(500, 3000) * ring / RATE)
@@ -188,6 +225,13 @@ NOT_SPEECH = {
     "a held DTMF digit": lambda: np.sin(2 * np.pi * 697 * _T) + np.sin(2 * np.pi * 1209 * _T),
     "clicks": _clicks,
 }
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_dialled_digits_and_clicks_are_refused(recognizer, seed):
+    """The edges of each dialled digit and a chance pair of clicks repeat like a voice: neither is one."""
+    assert recognizer.gate.refusal(_at_peak(_dialled(seed), -10.0)) == "unvoiced"
+    assert recognizer.gate.refusal(_at_peak(_clicks(3.0, seed), -10.0)) == "unvoiced"
 
 
 @pytest.mark.parametrize("name", NOT_SPEECH)

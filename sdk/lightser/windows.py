@@ -14,6 +14,11 @@ STEADY_FRAMES = 6  # this many voiced frames (0.4 s) with one pitch, to the samp
 STEADY_SHARE = 0.035  # ...or within one sample where that is under this share of the period (a high voice's is not)
 DIGITAL_SILENCE_DB = -90.0  # below this, a window holds no sound at all (16-bit audio's own floor is -101 dBFS)
 LINE_BINS = 4  # a spectral line: its peak bin and this many either side (31 Hz at 8 kHz, padded to twice 64 ms)
+MAX_HARMONIC = 6  # two lines can be a voice's harmonics up to this order (see `harmonic`)
+PAIR_RATIO = 1.25  # two lines this far apart are two tones (DTMF's closest: 1.28); nearer, one gliding pitch
+BURST_BLOCKS = 16  # a frame's 4 ms blocks, for `burst_share`
+MAX_BURST_SHARE = 0.9  # this share of a frame's energy in a quarter of its blocks: clicks, not a voice
+CLICK_PAIR_PERIODICITY = 0.5  # two equal bursts repeat once: their periodicity is 0.5 at most
 MIN_SECONDS = 0.25  # audio shorter than this is not classified
 GATE_FRAME_SECONDS = 0.064  # the speech gate's frame
 
@@ -160,10 +165,37 @@ def two_lines(power: np.ndarray, width: int = LINE_BINS) -> tuple[np.ndarray, np
 
 
 def harmonic(low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Whether the line at bin `high` sits at a whole multiple (2 or more) of the one at `low`,
-    within half a bin per multiple and a bin: a pitch and its harmonic, as DTMF pairs never are."""
-    multiple = np.round(high / np.maximum(low, 1))
-    return (multiple >= 2) & (np.abs(high - multiple * low) <= 0.5 * (multiple + 1) + 1)
+    """Whether the lines at bins `low` and `high` are harmonics a < b of one pitch: the fundamental
+    and any harmonic (a = 1), or two of the first MAX_HARMONIC (a voice's 2nd and 3rd, say), within
+    half a bin per line scaled to the other and a bin. DTMF pairs never are. (A loop: it sees the
+    few frames that look like tones, where NumPy's per-call cost would outweigh the work.)"""
+    return np.array([_harmonics(max(lo, 1), hi) for lo, hi in zip(low.tolist(), high.tolist())], bool)
+
+
+def _harmonics(low: int, high: int) -> bool:
+    for a in range(1, MAX_HARMONIC):
+        b = round(high * a / low)
+        if b > a and (a == 1 or b <= MAX_HARMONIC) and abs(high - b * low / a) <= 0.5 * (b / a + 1) + 1:
+            return True
+    return False
+
+
+def tone_lines(low: np.ndarray, high: np.ndarray, tones: np.ndarray) -> np.ndarray:
+    """Whether each frame's two strongest lines, at bins `low` and `high`, both lie within LINE_BINS
+    of a line of one row of `tones` (the two lines of a frame found to be a pair of tones): that
+    tone's start or end, where a dialled DTMF digit's cut edges spread and shift its lines."""
+    near_low = np.abs(low[:, None, None] - tones).min(axis=2) <= LINE_BINS
+    near_high = np.abs(high[:, None, None] - tones).min(axis=2) <= LINE_BINS
+    return np.any(near_low & near_high, axis=1)
+
+
+def burst_share(rows: np.ndarray, blocks: int = BURST_BLOCKS) -> np.ndarray:
+    """The share of each row's energy (about its mean) in the loudest quarter of its `blocks`
+    equal blocks: near 1 for a click or two, lower for a voice, whose every period carries some."""
+    centred = rows[:, : rows.shape[1] // blocks * blocks] - rows.mean(axis=1, keepdims=True)
+    parts = centred.reshape(rows.shape[0], blocks, -1)
+    energy = np.sort(np.einsum("ijk,ijk->ij", parts, parts), axis=1)
+    return energy[:, -(blocks // 4) :].sum(axis=1) / np.maximum(energy.sum(axis=1), 1e-30)
 
 
 def steady(periods: np.ndarray) -> bool:
@@ -189,10 +221,11 @@ class SpeechGate:
     or more above its own floor (its 10th-percentile level) as syllables do and steady noise
     does not. Nothing but `threshold_db` and `floor_db` depends on the level. Frames with
     `max_line_share` or more of their power in two spectral lines that are not harmonics of
-    one pitch are tones, not a voice, and a pitch that holds still over `STEADY_FRAMES` frames
-    is a machine's (hum; `steady`). Noise,
-    hum, tones, a held DTMF digit and clicks fail this; music, dialled DTMF digits and other
-    pitched sound pass (docs/speech-gate.md).
+    one pitch are tones, not a voice, and so are frames with the lines of such a pair of tones
+    (its cut edges: `tone_lines`); frames that repeat no more than two clicks can and hold
+    their energy in a quarter of the frame are clicks (`burst_share`); a pitch that holds
+    still over `STEADY_FRAMES` frames is a machine's (hum; `steady`). Noise, hum, tones, DTMF
+    digits and clicks fail this; music and other pitched sound pass (docs/speech-gate.md).
     """
 
     rate: int
@@ -242,6 +275,7 @@ class SpeechGate:
         need = self.min_voiced if candidates.size >= self.short else 1
         step = max(1, self.rate // PITCH_RATE)  # pitch needs no more than 8 kHz: half or less the work
         periods: list[np.ndarray] = []
+        tones = np.zeros((0, 2), int)  # the two line bins of each frame found to be a pair of tones
         for part in (candidates[: self.short], candidates[self.short :]):  # the loudest usually settle it
             if part.size:
                 low = decimated(rows[part], step)
@@ -250,8 +284,16 @@ class SpeechGate:
                 share, low_line, high_line = two_lines(power)
                 tonal = share >= self.max_line_share
                 if tonal.any():
-                    tonal &= ~harmonic(low_line, high_line)
+                    tonal[tonal] = ~harmonic(low_line[tonal], high_line[tonal])
+                    pairs = tonal & (high_line >= PAIR_RATIO * low_line)
+                    if pairs.any():
+                        tones = np.concatenate([tones, np.column_stack([low_line, high_line])[pairs]])
+                if tones.size:
+                    tonal |= tone_lines(low_line, high_line, tones)
                 voice = (strength >= least) & ~tonal
+                weak = voice & (strength < CLICK_PAIR_PERIODICITY)  # two clicks repeat once: 0.5 at most
+                if weak.any():
+                    voice[weak] = burst_share(low[weak]) < MAX_BURST_SHARE
                 periods.append(period[voice])
             found = np.concatenate(periods)
             if found.size >= need and not steady(found):
