@@ -231,8 +231,10 @@ def _write(tmp_path, name: str, data: bytes):
 
 
 def test_zero_byte_file(recognizer, tmp_path):
-    with pytest.raises(AudioError, match="not a readable audio file"):
+    with pytest.raises(AudioError, match=r"empty.wav: not a readable audio file \(empty: 0 bytes\)"):
         recognizer.predict(_write(tmp_path, "empty.wav", b""))
+    with pytest.raises(AudioError, match=r"not a readable audio file \(empty: 0 bytes\)"):
+        recognizer.predict(b"")
 
 
 def test_wav_header_without_data(recognizer, tmp_path):

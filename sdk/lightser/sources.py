@@ -107,14 +107,16 @@ def path_source(source: str | os.PathLike, name: str) -> bytes | str | io.BytesI
         raise InvalidArgumentError("audio: got an empty path")
     path = Path(source)
     try:
-        mode = path.stat().st_mode
+        info = path.stat()
     except FileNotFoundError:
         raise AudioError(f"{name}: no such file") from None
     except (OSError, ValueError) as exc:  # a name too long or holding a NUL, a folder we may not enter, ...
         raise AudioError(f"{name!r}: cannot open ({getattr(exc, 'strerror', None) or exc})") from None
-    if stat.S_ISDIR(mode):
+    if stat.S_ISDIR(info.st_mode):
         raise AudioError(f"{name}: is a directory, not an audio file")
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # a named pipe, <(...) or /dev/stdin from a pipe
+    if stat.S_ISREG(info.st_mode) and info.st_size == 0:
+        raise AudioError(f"{name}: not a readable audio file (empty: 0 bytes)")
+    if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):  # a named pipe, <(...) or /dev/stdin from a pipe
         return io.BytesIO(pipe_bytes(path, name))
     return os.fsencode(path) if os.name != "nt" else str(path)  # soundfile encodes str strictly
 
@@ -174,6 +176,8 @@ def open_sound(source: AudioSource, name: str) -> tuple[soundfile.SoundFile, Gua
         if isinstance(opened, io.BytesIO):
             guard = Guarded(opened)
     elif isinstance(source, (bytes, bytearray)):
+        if not source:
+            raise AudioError(f"{name}: not a readable audio file (empty: 0 bytes)")
         guard = Guarded(io.BytesIO(bytes(source)))
     elif not hasattr(source, "read"):
         raise InvalidArgumentError(
