@@ -35,10 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 RATE = 16000
 TARGETS = {"jobs_2": 1.7, "ray_2cpu": 1.5}  # speed-ups over --jobs 1 (issue 19)
-RAY_WORKERS = 2
-# The archive as this many blocks, and batches, per worker: few enough that Ray's own work per block stays
-# small beside the scoring (its default cuts 2 000 paths into far more), enough to even out the workers' ends
-RAY_BLOCKS_PER_WORKER = 4
 SMALL_SHARE = 2  # the short run scores the first 1 / SMALL_SHARE of the archive (Ray: several batches per worker)
 
 
@@ -79,10 +75,8 @@ def time_ray(runs: list[list[str]]) -> list[float]:
     try:
         for paths in runs:
             started = time.perf_counter()
-            blocks = RAY_BLOCKS_PER_WORKER * RAY_WORKERS
-            rows = ray.data.from_items([{"path": path} for path in paths], override_num_blocks=blocks).map_batches(
-                Predict, compute=ray.data.ActorPoolStrategy(size=RAY_WORKERS), batch_size=-(-len(paths) // blocks)
-            ).take_all()
+            rows = ray.data.from_items([{"path": path} for path in paths]).map_batches(
+                Predict, compute=ray.data.ActorPoolStrategy(size=2), batch_size=64).take_all()
             seconds.append(time.perf_counter() - started)
             if len(rows) != len(paths) or any(row["status"] != "ok" for row in rows):
                 raise SystemExit("Ray did not score every file")
