@@ -189,6 +189,22 @@ def tone_lines(low: np.ndarray, high: np.ndarray, tones: np.ndarray) -> np.ndarr
     return np.any(near_low & near_high, axis=1)
 
 
+def tone_frames(power: np.ndarray, max_share: float, tones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of `power` are tones: `max_share` or more of their power in two lines that are
+    not one pitch's harmonics, or the two lines of a pair of tones in `tones` (its cut edges).
+    Returns them, and `tones` with this call's pairs of tones added."""
+    share, low, high = two_lines(power)
+    tonal = share >= max_share
+    if tonal.any():
+        tonal[tonal] = ~harmonic(low[tonal], high[tonal])
+        pairs = tonal & (high >= PAIR_RATIO * low)
+        if pairs.any():
+            tones = np.concatenate([tones, np.column_stack([low, high])[pairs]])
+    if tones.size:
+        tonal |= tone_lines(low, high, tones)
+    return tonal, tones
+
+
 def burst_share(rows: np.ndarray, blocks: int = BURST_BLOCKS) -> np.ndarray:
     """The share of each row's energy (about its mean) in the loudest quarter of its `blocks`
     equal blocks: near 1 for a click or two, lower for a voice, whose every period carries some."""
@@ -281,15 +297,7 @@ class SpeechGate:
                 low = decimated(rows[part], step)
                 power = power_spectra(low, self.rate / step, self.cut_hz)
                 strength, period = periodicity_of(power, self.rate / step, self.pitch_hz)
-                share, low_line, high_line = two_lines(power)
-                tonal = share >= self.max_line_share
-                if tonal.any():
-                    tonal[tonal] = ~harmonic(low_line[tonal], high_line[tonal])
-                    pairs = tonal & (high_line >= PAIR_RATIO * low_line)
-                    if pairs.any():
-                        tones = np.concatenate([tones, np.column_stack([low_line, high_line])[pairs]])
-                if tones.size:
-                    tonal |= tone_lines(low_line, high_line, tones)
+                tonal, tones = tone_frames(power, self.max_line_share, tones)
                 voice = (strength >= least) & ~tonal
                 weak = voice & (strength < CLICK_PAIR_PERIODICITY)  # two clicks repeat once: 0.5 at most
                 if weak.any():
