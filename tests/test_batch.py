@@ -72,12 +72,15 @@ def test_predict_many_in_two_processes_matches_one(recognizer, clips):
     assert outcomes[0] == outcomes[1]
 
 
-def test_file_objects_stay_in_one_process(recognizer, clips):
-    with open(clips / "call1.wav", "rb") as handle:
+def test_file_objects_stay_in_this_process(recognizer, clips):
+    """What pickle cannot send to a worker (an open file) is scored here, beside the paths the workers score."""
+    path = str(clips / "call1.wav")
+    with open(path, "rb") as handle:
         (result,) = recognizer.predict_many([handle])
         assert result.ok and handle.tell() == 0
-        with pytest.raises(InvalidArgumentError, match="jobs=2: an input cannot be sent to a worker process"):
-            list(recognizer.predict_many([handle], jobs=2))
+        mixed = list(recognizer.predict_many([path, handle, path], jobs=2))
+    assert [r.status for r in mixed] == ["ok"] * 3
+    assert mixed[0].prediction == mixed[1].prediction == mixed[2].prediction == result.prediction
 
 
 def test_predict_many_rejects_bad_arguments(recognizer):
@@ -229,6 +232,64 @@ def test_resume_continues_a_cut_table(clips, tmp_path):
     assert code == 2 and "record 1 is damaged or not a jsonl record" in err and out.read_text() == whole  # left alone
     code, _, err = run_lightser("predict", "-o", str(out), "--resume", "--format", "csv", *files)
     assert code == 2 and "not this table's header" in err and out.read_text() == whole
+
+
+def test_resume_leaves_files_that_are_not_its_table_alone(clips, tmp_path):
+    """Only a last line without its line break is cut short: a whole line that is not a record
+    (a note added by hand, another program's JSON) stops --resume, and the file is kept."""
+    call = str(clips / "call1.wav")
+    table = tmp_path / "out.tsv"
+    assert run_lightser("predict", "-o", str(table), call)[0] == 0
+    table.write_text(table.read_text() + "# checked by Ann: keep\n")
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"id": 1}\n')
+    for path, form in ((table, "tsv"), (notes, "jsonl")):
+        before = path.read_text()
+        code, _, err = run_lightser("predict", "-o", str(path), "--resume", "--format", form, call)
+        assert code == 2 and "is damaged or not a" in err and path.read_text() == before
+
+
+def test_output_that_is_an_input_is_refused(clips, tmp_path):
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes((clips / "call1.wav").read_bytes())
+    listing = tmp_path / "list.txt"
+    listing.write_text("clip.wav\n")
+    for args in (["-o", str(clip), str(clip)], ["-o", str(listing), "--manifest", str(listing)]):
+        before = {p: p.read_bytes() for p in (clip, listing)}
+        code, out, err = run_lightser("predict", *args)
+        assert code == 2 and out == "" and "is also an input" in err
+        assert {p: p.read_bytes() for p in (clip, listing)} == before
+
+
+def test_an_output_that_cannot_be_written_is_one_line(clips):
+    code, _, err = run_lightser("predict", "-o", "/dev/full", str(clips / "call1.wav"))
+    assert code == 2 and err == "lightser: error: --output /dev/full: cannot write (No space left on device)\n"
+    code, out, _ = run_lightser("predict", "-o", "-", str(clips / "call1.wav"))  # - is stdout
+    assert code == 0 and _rows(out)[0]["status"] == "ok"
+
+
+def test_inputs_as_people_write_them(clips, tmp_path):
+    """Excel's CSV (a BOM, 'Path', an empty last row), comments, an empty folder, a link loop."""
+    (tmp_path / "excel.csv").write_bytes(f"\ufeffID,Path\n1,{clips / 'call1.wav'}\n# later\n,\n".encode())
+    code, out, _ = run_lightser("predict", "--manifest", str(tmp_path / "excel.csv"))
+    assert code == 0 and [r["file"] for r in _rows(out)] == [str(clips / "call1.wav")]
+    (tmp_path / "named.csv").write_text(f"file,label\n{clips / 'call1.wav'},x\n")
+    code, out, err = run_lightser("predict", "--manifest", str(tmp_path / "named.csv"))
+    assert code == 2 and out == "" and "without a 'path' column" in err
+    (tmp_path / "empty").mkdir()
+    code, out, err = run_lightser("predict", str(tmp_path / "empty"))
+    assert code == 1 and _rows(out)[0]["status"] == "error" and "a folder with no audio file" in err
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "call.wav").write_bytes((clips / "call1.wav").read_bytes())
+    (tmp_path / "tree" / "again").symlink_to(tmp_path / "tree")  # a loop
+    code, out, _ = run_lightser("predict", str(tmp_path / "tree" / "**" / "*.wav"))
+    assert code == 0 and len(_rows(out)) == 1
+
+
+def test_a_label_that_is_a_column_is_refused():
+    with pytest.raises(InvalidArgumentError, match="repeat a column"):
+        Table("tsv", ["status", "calm"], segments=False)
+    assert Table("jsonl", ["status", "calm"], segments=False).header() == ""
 
 
 def test_table_reads_back_only_complete_records():

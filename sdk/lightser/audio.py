@@ -35,6 +35,7 @@ _SHORT_SUBTYPES = ("PCM_S8", "PCM_U8", "PCM_16", "ULAW", "ALAW")  # at most 16 b
 _STEPS = {"int16": np.float32(2.0**-15), "int32": np.float32(2.0**-31)}  # full scale -> 1.0
 SALVAGE_FRAMES = 1024  # frames per read when recovering what decodes before damage
 _DECODE_ERRORS = (RuntimeError, ValueError)  # libsndfile's errors are RuntimeErrors
+_PAGED_FORMATS = ("OGG",)  # formats libsndfile reads as nothing at all when the file is cut short
 
 
 def _to_float(samples: np.ndarray, source: str) -> np.ndarray:
@@ -136,22 +137,25 @@ def _salvaged(handle: soundfile.SoundFile, start: int, frames: int) -> np.ndarra
 
 def _file_blocks(handle: soundfile.SoundFile, guard: Guarded | None, name: str) -> Iterator[np.ndarray]:
     """The decoded blocks. A decoding error after audio has come out ends the stream there, as
-    the end of a truncated file does; one before any raises `AudioError`."""
+    the end of a truncated file does; one before any raises `AudioError`. The position is
+    counted here, not asked of the handle: GSM 6.10, G.72x and NMS ADPCM files cannot tell it."""
     block = max(1, BLOCK_SAMPLES // handle.channels)
     integer = handle.subtype.startswith(_INTEGER_SUBTYPES)  # decodes within [-1, 1]: nothing to check
     decoded, damaged = 0, False
     with handle:
         while not damaged:
-            start = handle.tell()
             try:
                 samples = _read_float(handle, block, integer)
             except _DECODE_ERRORS as exc:
-                samples, damaged = _salvaged(handle, start, block), True
+                samples, damaged = _salvaged(handle, decoded, block), True
                 if not decoded and not samples.shape[0]:
                     raise AudioError(f"{name}: decoding failed ({exc})") from exc
             if guard is not None and guard.error is not None:
                 raise AudioError(f"{name}: cannot read ({guard.error})") from guard.error
             if samples.shape[0] == 0:
+                if not decoded and handle.format in _PAGED_FORMATS:
+                    raise AudioError(f"{name}: no audio decoded from this {handle.format} file (empty, or cut "
+                                     "short: libsndfile needs its last page)")
                 return
             if not integer:
                 check_finite(samples, name)

@@ -87,20 +87,29 @@ def _pooled(
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                initargs=(pickle.dumps(recognizer), os.getpid()))
     chunks = _chunks(items, CHUNK)
-    pending: collections.deque[Future[list[Out]]] = collections.deque(
-        pool.submit(_run_chunk, task, chunk) for chunk in itertools.islice(chunks, AHEAD * jobs))
+    pending: collections.deque[tuple[Future[list[Out]], list[Item]]] = collections.deque(
+        (pool.submit(_run_chunk, task, chunk), chunk) for chunk in itertools.islice(chunks, AHEAD * jobs))
     try:
         while pending:
-            done = pending.popleft().result()
-            pending.extend(pool.submit(_run_chunk, task, chunk) for chunk in itertools.islice(chunks, 1))
+            future, chunk = pending.popleft()
+            done = _outcome(future, task, recognizer, chunk)
+            pending.extend((pool.submit(_run_chunk, task, chunk), chunk) for chunk in itertools.islice(chunks, 1))
             yield from done
     except BrokenProcessPool as exc:
         raise LightSERError(f"a worker process ended unexpectedly ({exc}); rerun with jobs=1 to find the "
                             "input") from exc
-    except (TypeError, AttributeError, pickle.PicklingError) as exc:
-        if "pickle" not in str(exc):  # not the sending of a chunk: a bug, raised as it is
-            raise
-        raise InvalidArgumentError(f"jobs={jobs}: an input cannot be sent to a worker process ({exc}); pass "
-                                   "paths, bytes or arrays, or use jobs=1 for file objects") from exc
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _outcome(
+    future: Future[list[Out]], task: Callable[[Recognizer, Item], Out], recognizer: Recognizer, chunk: list[Item]
+) -> list[Out]:
+    """A chunk's outputs from its worker, or, where the chunk could not be sent to one (an open
+    file object, a lambda: what pickle cannot copy), from this process."""
+    try:
+        return future.result()
+    except (TypeError, AttributeError, pickle.PicklingError) as exc:
+        if "pickle" not in str(exc):  # not the sending of the chunk: a bug, raised as it is
+            raise
+        return [task(recognizer, item) for item in chunk]

@@ -43,37 +43,51 @@ def folder_files(folder: str, recursive: bool) -> Iterator[str]:
 
 
 def _expand(argument: str, recursive: bool) -> Iterator[Input]:
-    """A file as it is; a folder as its audio files; a pattern (not itself a file) as its
-    matches, sorted; anything else as it is, for reading to report what is wrong."""
+    """A file as it is; a folder as its audio files (a folder without any is reported); a
+    pattern (not itself a file) as its matches, sorted, each file once however many links lead
+    to it; anything else as it is, for reading to report what is wrong."""
     if os.path.isdir(argument):
-        yield from map(Input, folder_files(argument, recursive))
+        files = list(folder_files(argument, recursive))
+        if not files:
+            where = "in it or its subfolders" if recursive else "in it (-r: its subfolders too)"
+            yield Input(argument, f"{argument}: a folder with no audio file {where}")
+        yield from map(Input, files)
     elif _MAGIC & set(argument) and not os.path.lexists(argument):
         matches = sorted(glob.glob(argument, recursive=True))
         if not matches:
             yield Input(argument, f"{argument}: no such file, nor any that this pattern matches")
+        seen: set[str] = set()
         for match in matches:
-            yield from (_expand(match, recursive) if os.path.isdir(match) else [Input(match)])
+            if os.path.isdir(match):
+                yield from _expand(match, recursive)
+            elif (real := os.path.realpath(match)) not in seen:
+                seen.add(real)
+                yield Input(match)
     else:
         yield Input(argument)
 
 
 def manifest_paths(manifest: str) -> list[str]:
-    """The paths a manifest lists: one a line (blank lines and '#' comments skipped), or a CSV
-    file whose header has a `path` column. Relative paths are relative to the manifest's folder."""
+    """The paths a manifest lists: one a line, or a CSV file whose header has a `path` column (in
+    any case); blank lines, empty rows and '#' comments are skipped, and a UTF-8 BOM (as Excel
+    writes) is fine. Relative paths are relative to the manifest's folder."""
     try:
-        text = Path(manifest).read_text(encoding="utf-8", errors="surrogateescape")
+        text = Path(manifest).read_text(encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise InvalidArgumentError(f"--manifest {manifest}: cannot read ({exc.strerror or exc})") from None
-    lines = text.splitlines()
-    first = next(csv.reader(lines[:1]), [])
-    if "path" in (cell.strip() for cell in first):
-        rows = csv.DictReader(lines, skipinitialspace=True)
-        paths = [(row.get("path") or "").strip() for row in rows]
-        if "" in paths:
-            raise InvalidArgumentError(f"--manifest {manifest}: row {paths.index('') + 2} has no path")
-    else:
-        paths = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     folder = os.path.dirname(manifest)
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    header = [cell.strip().lower() for cell in next(csv.reader(lines[:1]), [])]
+    if "path" in header:
+        rows = [row for row in csv.reader(lines[1:], skipinitialspace=True) if any(cell.strip() for cell in row)]
+        paths = [row[header.index("path")].strip() if len(row) > header.index("path") else "" for row in rows]
+        if "" in paths:
+            raise InvalidArgumentError(f"--manifest {manifest}: CSV row {paths.index('') + 1} has no path")
+    elif len(header) > 1 and not os.path.lexists(os.path.join(folder, lines[0].strip())):
+        raise InvalidArgumentError(f"--manifest {manifest}: its first line looks like a CSV header without a "
+                                   f"'path' column ({lines[0][:80]!r}); name the column of paths 'path'")
+    else:
+        paths = [line.strip() for line in lines]
     return [os.path.join(folder, path) for path in paths]
 
 

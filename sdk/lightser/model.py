@@ -49,13 +49,13 @@ def model_path(model: str | os.PathLike[str] | None) -> Path:
     if isinstance(model, (str, os.PathLike)) and not os.fspath(model):
         raise InvalidArgumentError("model: got an empty name; pass None for the default model")
     path = Path(model)
+    names = bundled_models()
+    name = model.removesuffix(".tflite") if isinstance(model, str) else None
     try:
-        if path.exists():
+        if path.is_file() or (path.exists() and name not in names):  # a folder does not hide a bundled model
             return path
     except OSError as exc:  # a name too long, ...
         raise ModelError(f"{model}: cannot open ({exc.strerror or exc})") from None
-    names = bundled_models()
-    name = model.removesuffix(".tflite") if isinstance(model, str) else None
     if name in names:
         return _bundled_path(name)
     raise ModelError(f"{model}: no such model file, nor a bundled model ({', '.join(names)})")

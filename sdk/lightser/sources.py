@@ -194,6 +194,8 @@ def open_sound(source: AudioSource, name: str) -> tuple[soundfile.SoundFile, Gua
         reason = getattr(exc, "error_string", None) or exc  # libsndfile's words, without our object's repr
         if guard is None and "does not exist" in str(reason):  # libsndfile's words for data it cannot parse
             reason = "unrecognised or damaged data"
+        if guard is not None and guard.seek(0, io.SEEK_END) == 0:  # nothing from where the object stood
+            reason = "empty: 0 bytes"
         where = (f"; read from byte {guard.base}, where the file object stood: seek(0) first?"
                  if guard and guard.base else "")
         raise AudioError(f"{name}: not a readable audio file ({reason}{where})") from exc

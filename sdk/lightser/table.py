@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, get_args
 
 from .errors import InvalidArgumentError
+from .results import Status
 
 FORMATS = ("tsv", "csv", "jsonl")
 _DELIMITERS = {"tsv": "\t", "csv": ","}
+STATUSES = get_args(Status)
 
 
 class Table:
@@ -25,6 +27,10 @@ class Table:
         self.format, self.labels = format, tuple(labels)
         times = ["start", "end"] if segments else []
         self.columns = ["file", *times, "status", "label", "confidence", *self.labels, "message"]
+        if format != "jsonl" and len(set(self.columns)) < len(self.columns):
+            raise InvalidArgumentError(f"the model's labels {list(self.labels)} repeat a column of the {format} "
+                                       "table; use --format jsonl, which keeps the scores apart")
+        self._status = self.columns.index("status")
 
     def _csv_line(self, cells: Sequence[str]) -> str:
         buffer = io.StringIO()
@@ -45,7 +51,8 @@ class Table:
     def done(self, text: str) -> tuple[list[str], int]:
         """(the file of each complete record in `text`, an output file's content, and the length of
         `text` they take). Only the last record may be cut short (a killed run): it is not counted.
-        `InvalidArgumentError` if `text` is not this table's, or is damaged before its end."""
+        `InvalidArgumentError` if `text` is not this table's, or holds a whole line that is not
+        one of its records."""
         header = self.header()
         if not text.startswith(header):
             if header.startswith(text):  # the header itself was cut short
@@ -56,9 +63,10 @@ class Table:
         files, end = [], 0
         for name in self._names(lines):
             if name is None:
-                if lines.position < len(text) - len(header):
+                if lines.whole or lines.position < len(text) - len(header):  # a whole line: not cut short
                     raise InvalidArgumentError(f"record {len(files) + 1} is damaged or not a {self.format} record "
-                                               "(another --format?); not resuming")
+                                               "of lightser predict (another --format, or another file?); "
+                                               "not resuming, and the file is left as it is")
                 break
             files.append(name)
             end = lines.position
@@ -73,7 +81,8 @@ class Table:
                     record = json.loads(line) if line.endswith("\n") else None
                 except json.JSONDecodeError:
                     record = None
-                valid = isinstance(record, dict) and isinstance(record.get("file"), str)
+                valid = (isinstance(record, dict) and isinstance(record.get("file"), str)
+                         and record.get("status") in STATUSES)
                 yield record["file"] if valid else None  # type: ignore[index]
                 if not valid:
                     return
@@ -86,7 +95,7 @@ class Table:
                 return
             except csv.Error:
                 row = []
-            valid = len(row) == len(self.columns) and lines.whole
+            valid = len(row) == len(self.columns) and lines.whole and row[self._status] in STATUSES
             yield row[0] if valid else None
             if not valid:
                 return

@@ -88,7 +88,7 @@ def sliding(blocks: Iterable[np.ndarray], plan: WindowPlan, name: str) -> Iterat
     for block in blocks:
         yield from cutter.feed(block)
     if cutter.total < plan.minimum:
-        heard = "no audio" if cutter.total == 0 else f"{cutter.total / plan.rate:.3f} s of audio"
+        heard = "no audio" if cutter.total == 0 else f"{cutter.total / plan.rate:.4g} s of audio"
         raise AudioTooShortError(f"{name}: {heard}; the minimum is {plan.minimum / plan.rate:g} s")
     yield from cutter.last()
 

@@ -39,7 +39,8 @@ def _gate(text: str) -> float | None:
 
 
 # The recognizer's arguments that its errors name, as `lightser predict` spells them.
-FLAGS = {"silence_db=None": "--silence-db off", "voicing=False": "--voicing off", "min_seconds=": "--enrol-min-seconds"}
+FLAGS = {"silence_db=None": "--silence-db off", "voicing=False": "--voicing off",
+         "min_seconds=": "--enrol-min-seconds="}
 
 
 def in_flags(error: object) -> str:
@@ -74,21 +75,41 @@ def _source(entry: inputs.Input) -> sources.AudioSource | Exception:
         return AudioError(entry.problem)
     if entry.name != "-":
         return entry.name
+    if sys.stdin is None:
+        return AudioError("-: stdin is closed; pipe the audio in, as in `lightser predict - < clip.wav`")
     return sources.named_bytes(sys.stdin.buffer.read(), "<stdin>")  # read here: worker processes have no stdin
+
+
+def _check_output(output: str, entries: list[inputs.Input], manifests: list[str]) -> None:
+    """Refuse an --output that is one of the inputs or manifests: writing would destroy it."""
+    for name in [*manifests, *(entry.name for entry in entries)]:
+        try:
+            same = os.path.samefile(name, output)
+        except (OSError, ValueError):
+            continue
+        if same:
+            raise InvalidArgumentError(f"--output {output} is also an input ({name}); writing the table there "
+                                       "would destroy it")
 
 
 def _open_output(args: argparse.Namespace, table: Table) -> tuple[TextIO, collections.Counter[str]]:
     """The stream to write to, and how many rows each file already has there (--resume)."""
-    if args.output is None:
+    if args.output is None or args.output == "-":
         if args.resume:
             raise InvalidArgumentError("--resume needs --output FILE: the table it continues")
-        sys.stdout.write(table.header())
+        try:
+            sys.stdout.write(table.header())
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _unwritable("stdout", exc) from None
         return sys.stdout, collections.Counter()
     try:
         handle = open(args.output, "a+" if args.resume else "w", encoding="utf-8", errors="surrogateescape",
                       newline="")
     except OSError as exc:
-        raise InvalidArgumentError(f"--output {args.output}: cannot write ({exc.strerror or exc})") from None
+        raise _unwritable(args.output, exc) from None
     done: list[str] = []
     if args.resume:
         handle.seek(0)
@@ -122,6 +143,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         rec = rec.for_speaker(*rec.speaker_stats(args.enrol, min_seconds=args.enrol_min_seconds))
     table = Table("jsonl" if args.json else args.format, rec.labels, args.segments)
     entries = inputs.expand(args.files, args.manifest or [], args.recursive)
+    if args.output not in (None, "-"):
+        _check_output(args.output, entries, args.manifest or [])
     out, done = _open_output(args, table)
     todo = [entry for entry in entries if not _seen(done, entry.name)]
     progress = _progress(args, len(todo))
@@ -134,12 +157,25 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             failed = _check(records, args.strict, progress) or failed
             if progress is not None:
                 progress.step()
+        if out is not sys.stdout:
+            out.close()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _unwritable(args.output or "stdout", exc) from None
     finally:
         if progress is not None:
             progress.close()
-        if out is not sys.stdout:
-            out.close()
+        if out is not sys.stdout and not out.closed:
+            try:
+                out.close()
+            except OSError:
+                pass
     return 1 if failed else 0
+
+
+def _unwritable(output: str, exc: OSError) -> InvalidArgumentError:
+    return InvalidArgumentError(f"--output {output}: cannot write ({exc.strerror or exc})")
 
 
 def _seen(done: collections.Counter[str], name: str) -> bool:
