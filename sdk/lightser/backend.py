@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import threading
+import warnings
 from typing import Any, Callable, Iterator
 
 from .errors import BackendUnavailableError, InvalidArgumentError
@@ -75,8 +76,10 @@ class Backend:
 
     def interpreter(self, model_content: bytes, num_threads: int | None) -> Any:
         """A new interpreter over `model_content`, tensors allocated, without the runtime's
-        "Created ... XNNPACK delegate" line on stderr."""
-        with _without_banner():
+        "Created ... XNNPACK delegate" line on stderr or TensorFlow's warning that its own
+        interpreter is deprecated (the reason `auto` tries ai-edge-litert first)."""
+        with _without_banner(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="tensorflow")
             interpreter = self.interpreter_class(model_content=model_content, num_threads=num_threads)
             interpreter.allocate_tensors()
         return interpreter
