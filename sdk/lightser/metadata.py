@@ -107,7 +107,8 @@ def read_metadata(path: str | Path) -> ModelMetadata:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ModelError(f"{path}: metadata file not found") from exc
+        raise ModelError(f"{path}: metadata file not found (a model is a .tflite file with its .json beside "
+                         "it)") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelError(f"{path}: unreadable metadata ({exc})") from exc
     if not isinstance(data, dict):

@@ -23,7 +23,10 @@ PIPE_WAIT_SECONDS = 10.0  # how long a named pipe may stay without a writer
 def describe(source: object) -> str:
     """A short name for `source` to put in error messages."""
     if isinstance(source, (str, os.PathLike)):
-        return str(source)
+        try:
+            return os.fsdecode(source)  # a PathLike's path, not its repr
+        except TypeError:  # a PathLike whose __fspath__ gives neither str nor bytes
+            return f"<{type(source).__name__}>"
     if isinstance(source, np.ndarray):
         return f"<array {source.dtype} {source.shape}>"
     if isinstance(source, (bytes, bytearray)):
@@ -111,7 +114,7 @@ def path_source(source: str | os.PathLike, name: str) -> bytes | str | io.BytesI
     except FileNotFoundError:
         raise AudioError(f"{name}: no such file") from None
     except (OSError, ValueError) as exc:  # a name too long or holding a NUL, a folder we may not enter, ...
-        raise AudioError(f"{name!r}: cannot open ({getattr(exc, 'strerror', None) or exc})") from None
+        raise AudioError(f"{name}: cannot open ({getattr(exc, 'strerror', None) or exc})") from None
     if stat.S_ISDIR(info.st_mode):
         raise AudioError(f"{name}: is a directory, not an audio file")
     if stat.S_ISREG(info.st_mode) and info.st_size == 0:
