@@ -284,6 +284,10 @@ def test_inputs_as_people_write_them(clips, tmp_path):
     (tmp_path / "tree" / "again").symlink_to(tmp_path / "tree")  # a loop
     code, out, _ = run_lightser("predict", str(tmp_path / "tree" / "**" / "*.wav"))
     assert code == 0 and len(_rows(out)) == 1
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "calls").symlink_to(tmp_path / "tree")  # a linked folder is walked, once
+    code, out, _ = run_lightser("predict", "-r", str(tmp_path / "linked"))
+    assert code == 0 and [r["file"] for r in _rows(out)] == [str(tmp_path / "linked" / "calls" / "call.wav")]
 
 
 def test_a_label_that_is_a_column_is_refused():

@@ -36,9 +36,17 @@ def is_audio_name(name: str) -> bool:
 
 
 def folder_files(folder: str, recursive: bool) -> Iterator[str]:
-    """The audio files in `folder` (and its subfolders if `recursive`), sorted by name, folder by folder."""
-    for top, subfolders, names in os.walk(folder):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".")) if recursive else []
+    """The audio files in `folder` (and its subfolders if `recursive`, linked ones too, each
+    folder once however many links lead to it), sorted by name, folder by folder."""
+    seen = {os.path.realpath(folder)}
+    for top, subfolders, names in os.walk(folder, followlinks=True):
+        kept = []
+        for name in sorted(d for d in subfolders if not d.startswith(".")) if recursive else []:
+            real = os.path.realpath(os.path.join(top, name))
+            if real not in seen:
+                seen.add(real)
+                kept.append(name)
+        subfolders[:] = kept
         yield from (os.path.join(top, name) for name in sorted(names) if is_audio_name(name))
 
 
