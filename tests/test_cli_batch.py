@@ -232,8 +232,8 @@ def test_dash_reads_audio_from_stdin(tmp_path):
     path = tmp_path / "clip.wav"
     soundfile.write(path, voiced(2.0), 16000)
     _, from_file, _ = run_lightser("predict", str(path))
-    piped = subprocess.run([sys.executable, "-m", "lightser.cli", "predict", "-"], input=path.read_bytes(),
-                           capture_output=True, timeout=300)  # a pipe: it cannot seek
+    piped = subprocess.run([sys.executable, "-m", "lightser", "predict", "-"], input=path.read_bytes(),
+                           capture_output=True, timeout=300)  # a pipe: it cannot seek; python -m lightser
     piped.stdout = piped.stdout.decode()
     (row,), (expected,) = _table(piped.stdout), _table(from_file)
     assert piped.returncode == 0 and row == {**expected, "file": "-"}
