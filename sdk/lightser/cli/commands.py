@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import sys
@@ -97,13 +98,7 @@ def _open_output(args: argparse.Namespace, table: Table) -> tuple[TextIO, collec
     if args.output is None or args.output == "-":
         if args.resume:
             raise InvalidArgumentError("--resume needs --output FILE: the table it continues")
-        try:
-            sys.stdout.write(table.header())
-            sys.stdout.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise _unwritable("stdout", exc) from None
+        _write(sys.stdout, table.header(), "stdout")
         return sys.stdout, collections.Counter()
     try:
         handle = open(args.output, "a+" if args.resume else "w", encoding="utf-8", errors="surrogateescape",
@@ -150,28 +145,32 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     progress = _progress(args, len(todo))
     items = ((entry.name, _source(entry), args.segments) for entry in todo)
     failed = False
+    shown = args.output if out is not sys.stdout else "stdout"
     try:
         for records in batch.ordered(rec, _records, items, args.jobs):
-            out.write("".join(map(table.line, records)))
-            out.flush()
+            _write(out, "".join(map(table.line, records)), shown)
             failed = _check(records, args.strict, progress) or failed
             if progress is not None:
                 progress.step()
-        if out is not sys.stdout:
-            out.close()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise _unwritable(args.output or "stdout", exc) from None
     finally:
         if progress is not None:
             progress.close()
-        if out is not sys.stdout and not out.closed:
-            try:
+        if out is not sys.stdout:
+            with contextlib.suppress(OSError):  # what could not be written was reported as it failed
                 out.close()
-            except OSError:
-                pass
     return 1 if failed else 0
+
+
+def _write(out: TextIO, text: str, shown: str) -> None:
+    """`text` written and flushed (rows reach the file one input at a time, for --resume); a
+    failure to write (a full disk) is one error naming the output, not a traceback."""
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:  # a reader that stopped, as `head` does: main ends quietly
+        raise
+    except OSError as exc:
+        raise _unwritable(shown, exc) from None
 
 
 def _unwritable(output: str, exc: OSError) -> InvalidArgumentError:
