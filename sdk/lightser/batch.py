@@ -93,7 +93,7 @@ def _pooled(
         while pending:
             future, chunk = pending.popleft()
             done = _outcome(future, task, recognizer, chunk)
-            pending.extend((pool.submit(_run_chunk, task, chunk), chunk) for chunk in itertools.islice(chunks, 1))
+            pending.extend((pool.submit(_run_chunk, task, more), more) for more in itertools.islice(chunks, 1))
             yield from done
     except BrokenProcessPool as exc:
         raise LightSERError(f"a worker process ended unexpectedly ({exc}); rerun with jobs=1 to find the "

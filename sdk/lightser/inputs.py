@@ -87,8 +87,9 @@ def manifest_paths(manifest: str) -> list[str]:
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     header = [cell.strip().lower() for cell in next(csv.reader(lines[:1]), [])]
     if "path" in header:
+        column = header.index("path")
         rows = [row for row in csv.reader(lines[1:], skipinitialspace=True) if any(cell.strip() for cell in row)]
-        paths = [row[header.index("path")].strip() if len(row) > header.index("path") else "" for row in rows]
+        paths = [row[column].strip() if len(row) > column else "" for row in rows]
         if "" in paths:
             raise InvalidArgumentError(f"--manifest {manifest}: CSV row {paths.index('') + 1} has no path")
     elif len(header) > 1 and not os.path.lexists(os.path.join(folder, lines[0].strip())):

@@ -49,10 +49,12 @@ def model_path(model: str | os.PathLike[str] | None) -> Path:
     if isinstance(model, (str, os.PathLike)) and not os.fspath(model):
         raise InvalidArgumentError("model: got an empty name; pass None for the default model")
     path = Path(model)
-    names = bundled_models()
     name = model.removesuffix(".tflite") if isinstance(model, str) else None
     try:
-        if path.is_file() or (path.exists() and name not in names):  # a folder does not hide a bundled model
+        if path.is_file():
+            return path
+        names = bundled_models()
+        if path.exists() and name not in names:  # a folder does not hide a bundled model
             return path
     except OSError as exc:  # a name too long, ...
         raise ModelError(f"{model}: cannot open ({exc.strerror or exc})") from None

@@ -82,10 +82,15 @@ def _source(entry: inputs.Input) -> sources.AudioSource | Exception:
 
 
 def _check_output(output: str, entries: list[inputs.Input], manifests: list[str]) -> None:
-    """Refuse an --output that is one of the inputs or manifests: writing would destroy it."""
+    """Refuse an --output that is one of the inputs or manifests: writing would destroy it. (An
+    output that does not exist yet is none of them: nothing to compare.)"""
+    try:
+        target = os.stat(output)
+    except (OSError, ValueError):
+        return
     for name in [*manifests, *(entry.name for entry in entries)]:
         try:
-            same = os.path.samefile(name, output)
+            same = os.path.samestat(os.stat(name), target)
         except (OSError, ValueError):
             continue
         if same:
