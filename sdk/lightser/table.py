@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, get_args
 
 from .errors import InvalidArgumentError
+from .results import Status
 
 FORMATS = ("tsv", "csv", "jsonl")
 _DELIMITERS = {"tsv": "\t", "csv": ","}
-STATUSES = ("ok", "no-speech", "error")  # a record's status (results.Status; a sibling layer)
+STATUSES = get_args(Status)  # a record's status
 
 
 class Table:
