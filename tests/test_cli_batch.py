@@ -140,6 +140,17 @@ def test_all_good_exits_zero(batch):
     assert stderr == "", "nothing on stderr, not even the TFLite runtime's delegate banner"
 
 
+def test_segment_rows_say_why_a_window_is_not_speech(tmp_path):
+    path = tmp_path / "pause.wav"
+    soundfile.write(path, np.concatenate([voiced(3.0), np.zeros(16000 * 4, np.float32)]), 16000)
+    code, stdout, stderr = run_lightser("predict", "--segments", str(path))
+    rows = _table(stdout)
+    assert code == 0 and stderr == "" and rows[0]["status"] == "ok" and rows[0]["message"] == ""
+    assert rows[-1]["status"] == "no-speech" and rows[-1]["message"] == "window is digital silence (below -90 dBFS)"
+    code, stdout, _ = run_lightser("predict", "--segments", "--silence-db", "0", str(path))
+    assert {row["message"] for row in _table(stdout)} == {"window is quieter than the --silence-db level"}
+
+
 def test_segments_of_a_file_that_fails_part_way(tmp_path):
     """Windows before the damage are rows (valid JSON), then one error row."""
     x = voiced(40.0)

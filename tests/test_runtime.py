@@ -105,9 +105,11 @@ def test_timeline_marks_silence_and_covers_the_end(recognizer):
     assert any(not s.is_speech for s in segments) and segments[0].is_speech
     silent = [s for s in segments if not s.is_speech]
     assert all(4.0 <= s.start and s.end <= 10.0 for s in silent)
-    assert all(s.prediction is None for s in silent)
+    assert all(s.prediction is None and s.refusal == "silent" for s in silent)
+    assert all(s.refusal is None for s in segments if s.is_speech)
     row = segments[0].to_dict()
     assert set(row) == {"start", "end", "speech", "label", "confidence", "scores"}
+    assert silent[0].to_dict() == {"start": silent[0].start, "end": silent[0].end, "speech": False, "refusal": "silent"}
     whole = recognizer.predict(x, sample_rate=rate)
     speech = [s for s in segments if s.is_speech]
     shares = [recognizer.gate.judge(x[round(s.start * rate) : round(s.end * rate)])[1] for s in speech]

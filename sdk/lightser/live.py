@@ -80,5 +80,5 @@ class Listener:
 
     def _segments(self, cut: list[tuple[int, np.ndarray]]) -> list[Segment]:
         rate = self._plan.rate
-        return [Segment(start / rate, (start + window.shape[0]) / rate, self._scorer(window))
+        return [self._scorer.segment(start / rate, (start + window.shape[0]) / rate, window)
                 for start, window in cut]

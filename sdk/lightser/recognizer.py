@@ -155,7 +155,7 @@ class Recognizer:
         """One `Segment` per window, each as the audio is read (constant memory). A source that
         cannot be read raises at the call, before the first window."""
         cut, scorer = self._windows(source, sample_rate, progress, dtype), self.scorer
-        return (Segment(start, end, scorer(samples)) for start, end, samples in cut)
+        return (scorer.segment(start, end, samples) for start, end, samples in cut)
 
     def listen(self, sample_rate: float, channels: int = 1, dtype: object = None) -> Listener:
         """A `Listener` for live audio of `channels` channels at `sample_rate`: push chunks as
@@ -239,8 +239,8 @@ class Recognizer:
         reasons = {
             "quiet": (f"quieter than {self.silence_db if self.silence_db is None else f'{self.silence_db:g}'} dBFS",
                       "silence_db=None"),
-            "silent": (f"digital silence (below {windows.DIGITAL_SILENCE_DB:g} dBFS)", "voicing=False"),
-            "unvoiced": ("without a voiced pitch (noise, hum, tones, whispers)", "voicing=False"),
+            "silent": (windows.REFUSALS["silent"], "voicing=False"),
+            "unvoiced": (windows.REFUSALS["unvoiced"], "voicing=False"),
         }
         chosen = [reasons[r] for r in reasons if r in refusals]
         switches = dict.fromkeys(c[1] for c in chosen)  # in order, once each

@@ -42,11 +42,14 @@ class Prediction:
 
 @dataclasses.dataclass(frozen=True)
 class Segment:
-    """One window of a timeline: seconds from the start, and its prediction (None if silent)."""
+    """One window of a timeline: seconds from the start, and its prediction, or None and why the
+    speech gate turned the window away (`refusal`: "quiet", "silent" or "unvoiced"; see
+    `windows.SpeechGate`)."""
 
     start: float
     end: float
     prediction: Prediction | None
+    refusal: str | None = None
 
     @property
     def is_speech(self) -> bool:
@@ -54,10 +57,12 @@ class Segment:
         return self.prediction is not None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: times, `speech`, and the prediction's fields when there is one."""
+        """JSON-ready form: times, `speech`, and the prediction's fields, or the `refusal`."""
         out: dict[str, Any] = {"start": self.start, "end": self.end, "speech": self.is_speech}
         if self.prediction is not None:
             out.update(self.prediction.to_dict())
+        elif self.refusal is not None:
+            out["refusal"] = self.refusal
         return out
 
     def to_json(self) -> str:

@@ -1,5 +1,5 @@
-"""`WindowScorer`: one window of samples at the model's rate in, its `Prediction` out, or None where
-the speech gate turns it away. What `Recognizer` (clips, timelines, enrolment) and the live `Listener`
+"""`WindowScorer`: one window of samples at the model's rate in, its `Prediction` out, or why the
+speech gate turns it away. What `Recognizer` (clips, timelines, enrolment) and the live `Listener`
 both score with."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 
 from . import features, speed, windows
 from .model import Model
-from .results import Prediction
+from .results import Prediction, Segment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +37,10 @@ class WindowScorer:
             axis=0,
         )
 
-    def __call__(self, samples: np.ndarray) -> Prediction | None:
-        """The window's prediction, or None where the speech gate turns it away."""
-        return Prediction.from_probabilities(self.model.labels, self.scores(samples)) if self.gate(samples) else None
+    def segment(self, start: float, end: float, samples: np.ndarray) -> Segment:
+        """The `Segment` of one window, `start` to `end` seconds: its prediction, or why the speech
+        gate turns it away."""
+        refusal = self.gate.refusal(samples)
+        if refusal is not None:
+            return Segment(start, end, None, refusal)
+        return Segment(start, end, Prediction.from_probabilities(self.model.labels, self.scores(samples)))

@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any, Mapping, Sequence, TextIO
 
-from .. import __version__, batch, bench, inputs, sources
+from .. import __version__, batch, bench, inputs, sources, windows
 from ..errors import AudioError, InvalidArgumentError, LightSERError
 from ..model import DEFAULT_MODEL, bundled_models
 from ..recognizer import MIN_ENROL_SECONDS, Recognizer
@@ -40,8 +40,8 @@ def _gate(text: str) -> float | None:
 
 
 # The recognizer's arguments that its errors name, as `lightser predict` spells them.
-FLAGS = {"silence_db=None": "--silence-db off", "voicing=False": "--voicing off",
-         "min_seconds=": "--enrol-min-seconds="}
+FLAGS = {"silence_db=None": "--silence-db off", "silence_db level": "--silence-db level",
+         "voicing=False": "--voicing off", "min_seconds=": "--enrol-min-seconds="}
 
 
 def in_flags(error: object) -> str:
@@ -62,7 +62,8 @@ def _records(rec: Recognizer, item: tuple[str, sources.AudioSource, bool]) -> li
             raise source
         if segments:
             for seg in rec.iter_segments(source):
-                records.append({"file": name, "status": "ok" if seg.is_speech else "no-speech", **seg.to_dict()})
+                why = {} if seg.refusal is None else {"message": in_flags(f"window is {windows.REFUSALS[seg.refusal]}")}
+                records.append({"file": name, "status": "ok" if seg.is_speech else "no-speech", **seg.to_dict(), **why})
         else:
             records.append({"file": name, "status": "ok", **rec.predict(source).to_dict()})
     except LightSERError as exc:
