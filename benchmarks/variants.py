@@ -26,7 +26,7 @@ ROBUST_VARIANT = "robust-int8"  # the EMO-DB model trained also under recording 
 SPEAKER_VARIANT = "speaker-int8"  # the per-speaker model; the others are exports of the studio model
 VARIANTS = (ROBUST_VARIANT, "int8", "float32", "float16", "dynamic-range", SPEAKER_VARIANT)
 MODELS = ROOT / "models"
-LOCO_REPORT = ROOT / "reports" / "general" / "floor" / "loco-floor-1.json"
+LOCO_REPORT = ROOT / "reports" / "general" / "steps-4k" / "loco-4k.json"
 LOCO_ENROLLED_REPORT = ROOT / "reports" / "general" / "loco-enrolled" / "loco-enrolled.json"
 # general model -> (its leave-one-corpus-out report, the report's model kind for it)
 GENERAL = {"general-int8": (LOCO_REPORT, "int8_runtime"), "general-float32": (LOCO_REPORT, "float"),
