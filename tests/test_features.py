@@ -99,6 +99,21 @@ def test_standardise_uses_recipe_stats():
     np.testing.assert_allclose(features.extract(np.ones(48000, np.float32), recipe), (raw - 1.0) / 2.0, atol=1e-6)
 
 
+def test_utterance_normalisation_centres_each_window_on_its_frames_of_sound():
+    coeffs = np.zeros((6, 3), np.float32)
+    coeffs[1:4] = [[1, 2, 3], [3, 2, 1], [2, 5, -1]]  # frames 0, 4 and 5: zero padding
+    out = features.centred(coeffs)
+    np.testing.assert_allclose(out[1:4], coeffs[1:4] - [2, 3, 1], atol=1e-6)
+    assert not out[[0, 4, 5]].any() and out.dtype == np.float32
+    np.testing.assert_array_equal(features.centred(np.stack([coeffs, 2 * coeffs]))[1], 2 * out)
+    recipe = RECIPE.with_stats(np.zeros(40), np.full(40, 2.0), "utterance")
+    x = np.random.default_rng(3).normal(size=30000).astype(np.float32)
+    raw = features.unstandardised(x, recipe)
+    np.testing.assert_allclose(features.extract(x, recipe), features.centred(raw) / 2.0, atol=1e-6)
+    assert not np.allclose(features.extract(x, recipe), raw / 2.0, atol=1e-3)
+    assert FeatureRecipe.from_dict(recipe.to_dict()) == recipe
+
+
 def test_recipe_round_trip_and_validation():
     recipe = RECIPE.with_stats(np.zeros(40), np.ones(40), "speaker")
     assert FeatureRecipe.from_dict(recipe.to_dict()) == recipe

@@ -18,7 +18,8 @@ from conftest import voiced
 pytest.importorskip("tensorflow", reason="training tests need the training side: pip install ./export")
 pytestmark = pytest.mark.tensorflow
 
-from lightser import Recognizer  # noqa: E402
+from lightser import Recognizer, features  # noqa: E402
+from lightser.features import FeatureRecipe  # noqa: E402
 from lightser.metadata import read_metadata, sidecar_path  # noqa: E402
 from lightser_export import cli, convert, datasets, featurize, folds, network  # noqa: E402
 
@@ -301,6 +302,26 @@ def test_tiny_fit_exports_builtin_int8_that_the_runtime_runs(tiny_manifest, tmp_
     assert int8.stat().st_size <= 550_000
 
 
+def test_utterance_fit_trains_on_centred_windows_and_the_runtime_centres_them(tiny_manifest, tmp_path):
+    code = cli.main(["fit", "--dataset", "manifest", "--data", str(tiny_manifest), "--epochs", "1",
+                     "--normalisation", "utterance", "--out", str(tmp_path), "--name", "tiny", "--variants", "float32",
+                     "--runs", str(tmp_path / "runs"), "--cache", str(tmp_path / "cache")])
+    assert code == 0
+    model = tmp_path / "tiny-float32.tflite"
+    meta = read_metadata(sidecar_path(model))
+    recipe = meta.recipe
+    assert recipe.normalisation == "utterance"
+    dataset = datasets.load_manifest(tiny_manifest)
+    raw = featurize.dataset_features(dataset, FeatureRecipe(), tmp_path / "cache")
+    centred = features.centred(raw)
+    np.testing.assert_allclose(recipe.mean, centred.reshape(-1, 40).mean(axis=0), atol=1e-4)
+    clip = voiced(2.0)
+    np.testing.assert_allclose(features.extract(clip, recipe),
+                               (features.centred(features.unstandardised(clip, recipe)) - recipe.mean) / recipe.std,
+                               atol=1e-5)
+    assert Recognizer(model).predict(clip, sample_rate=16000).label in meta.labels
+
+
 def test_pools_as_depthwise_computes_the_same_function():
     model = network.build((184, 40), 7)
     x = np.random.default_rng(0).normal(size=(4, 184, 40, 1)).astype(np.float32)
@@ -317,7 +338,6 @@ def test_pools_as_depthwise_computes_the_same_function():
 
 
 def test_metadata_round_trip(tmp_path):
-    from lightser.features import FeatureRecipe
     from lightser.metadata import ModelMetadata, write_metadata
 
     meta = ModelMetadata("m", ("a", "b"), FeatureRecipe().with_stats(np.zeros(40), np.ones(40), "global"),

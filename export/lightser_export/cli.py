@@ -188,13 +188,17 @@ def setup(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 def raw_features(args: argparse.Namespace, config: Any, recipe: Any, dataset: Any) -> list[Any]:
     """Raw features as recorded, then at each of config.speeds (with `config.corrupt` of those
-    copies' clips under a random recording condition)."""
+    copies' clips under a random recording condition); each window centred on its own mean when
+    the normalisation is per utterance, as the runtime's `features.standardise` does."""
+    from lightser.features import centred
+
     from .featurize import dataset_features
 
     cache = Path(args.cache) if args.cache else None
-    return [dataset_features(dataset, recipe, cache),
+    raws = [dataset_features(dataset, recipe, cache),
             *(dataset_features(dataset, recipe, cache, speed, config.corrupt, config.seed, config.gain)
               for speed in config.speeds)]
+    return [centred(raw) for raw in raws] if config.normalisation == "utterance" else raws
 
 
 PROTOCOLS = ("loso", "corpus", "speakers", "paper")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from lightser.features import NORMALISATIONS
 from lightser.speed import MAX_SPEED, MIN_SPEED
 
 VARIANTS = ("int8", "float16", "float32", "dynamic-range")  # the .tflite kinds `convert.to_tflite` writes
@@ -22,7 +23,7 @@ class TrainConfig:
     l2: float = 1e-6
     dropout: float = 0.3
     bn_momentum: float = 0.9
-    normalisation: str = "global"  # "global", "speaker" or "none"
+    normalisation: str = "global"  # one of lightser.features.NORMALISATIONS
     # Extra training copies of every clip played this many times as fast (speed perturbation:
     # pitch, formants and tempo move as they do between speakers); () trains on the clips alone.
     speeds: tuple[float, ...] = (0.9, 1.1)
@@ -54,7 +55,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         choices = {"schedule": ("cosine", "constant"), "loss": ("crossentropy", "focal"),
-                   "normalisation": ("global", "speaker", "none"), "balance": ("none", "corpus-class")}
+                   "normalisation": NORMALISATIONS, "balance": ("none", "corpus-class")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(allowed)}")

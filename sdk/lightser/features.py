@@ -25,6 +25,7 @@ _POSITIVE = 1e-30  # the least value accepted where zero is not
 _STAT_LIMIT = 1e4  # standardisation statistics: |mean| and std at most this, std at least its inverse
 _MAX_FFT = 2**16
 _INTEGER_FIELDS = ("sample_rate", "frame_length", "frame_step", "fft_length", "n_mels", "n_mfcc")
+NORMALISATIONS = ("none", "global", "utterance", "speaker")
 
 
 def _number(value: Any, low: float, integer: bool = False) -> bool:
@@ -63,8 +64,9 @@ class FeatureRecipe:
     clip: float = 10.0
     amplitude_percentile: float = 99.9
     # Per-coefficient standardisation after clipping: "none", "global" (mean/std of the
-    # training data) or "speaker" (trained with each speaker's own statistics; mean/std
-    # are the fallback used until a speaker's own are supplied).
+    # training data), "utterance" (each window's own mean over its frames removed first, then
+    # mean/std of the training data so centred) or "speaker" (trained with each speaker's own
+    # statistics; mean/std are the fallback used until a speaker's own are supplied).
     normalisation: str = "none"
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
@@ -117,7 +119,7 @@ class FeatureRecipe:
 
     def validate(self) -> None:
         """Raise `InvalidArgumentError` unless the constants make a usable pipeline."""
-        if self.normalisation not in ("none", "global", "speaker"):
+        if self.normalisation not in NORMALISATIONS:
             raise InvalidArgumentError(f"feature recipe: normalisation={self.normalisation!r}")
         if not (
             self.fmin_hz < self.fmax_hz <= self.sample_rate / 2
@@ -132,7 +134,7 @@ class FeatureRecipe:
                 "n_mfcc <= n_mels <= fft_length // 2 + 1, amplitude_percentile <= 100)"
             )
         if (self.normalisation == "none") != (self.mean is None):
-            raise InvalidArgumentError("feature recipe: mean/std go with normalisation global or speaker")
+            raise InvalidArgumentError("feature recipe: mean/std go with normalisation global, utterance or speaker")
         if self.mean is not None:
             mean = np.asarray(self.mean, dtype=np.float64)
             std = np.asarray(self.std if self.std is not None else (), dtype=np.float64)
@@ -368,8 +370,21 @@ def mfcc(window: np.ndarray, recipe: FeatureRecipe) -> np.ndarray:
     return np.clip(coeffs, -recipe.clip, recipe.clip)
 
 
+def centred(coeffs: np.ndarray) -> np.ndarray:
+    """Each coefficient minus its mean over the window's frames of sound, for one window
+    (frames, coefficients) or many (..., frames, coefficients). All-zero frames (a short clip's
+    zero padding, with a log offset of 1) neither count in the mean nor change."""
+    sound = np.any(coeffs != 0, axis=-1, keepdims=True)
+    count = np.maximum(np.count_nonzero(sound, axis=-2, keepdims=True), 1)
+    mean = np.sum(coeffs * sound, axis=-2, keepdims=True, dtype=np.float32) / count
+    return np.where(sound, coeffs - mean, np.float32(0)).astype(np.float32, copy=False)
+
+
 def standardise(coeffs: np.ndarray, recipe: FeatureRecipe) -> np.ndarray:
-    """Apply the recipe's per-coefficient mean/std, if it has them."""
+    """Apply the recipe's normalisation: its per-coefficient mean/std, if it has them, after
+    centring the window on its own mean (`centred`) when it is per utterance."""
+    if recipe.normalisation == "utterance":
+        coeffs = centred(coeffs)
     if recipe.mean is None or recipe.std is None:
         return coeffs
     mean = np.asarray(recipe.mean, dtype=np.float32)
