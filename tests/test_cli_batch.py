@@ -148,7 +148,7 @@ def test_segment_rows_say_why_a_window_is_not_speech(tmp_path):
     assert code == 0 and stderr == "" and rows[0]["status"] == "ok" and rows[0]["message"] == ""
     assert rows[-1]["status"] == "no-speech" and rows[-1]["message"] == "window is digital silence (below -90 dBFS)"
     code, stdout, _ = run_lightser("predict", "--segments", "--silence-db", "0", str(path))
-    assert {row["message"] for row in _table(stdout)} == {"window is quieter than the --silence-db level"}
+    assert {row["message"] for row in _table(stdout)} == {"window is quieter than 0 dBFS"}
 
 
 def test_segments_of_a_file_that_fails_part_way(tmp_path):

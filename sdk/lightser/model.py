@@ -33,7 +33,7 @@ def _bundled_path(name: str) -> Path:
 
 def bundled_models(normalisation: str | None = None) -> list[str]:
     """Names of the models shipped in the package (pass one as `model=`), optionally only
-    those whose feature recipe uses `normalisation` ("none", "global" or "speaker")."""
+    those whose feature recipe uses `normalisation` (one of `features.NORMALISATIONS`)."""
     folder = importlib.resources.files("lightser.models")
     names = sorted(entry.name[: -len(".tflite")] for entry in folder.iterdir() if entry.name.endswith(".tflite"))
     if normalisation is None:

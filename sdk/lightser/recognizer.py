@@ -236,13 +236,9 @@ class Recognizer:
 
     def _refusal_text(self, refusals: set[str]) -> str:
         """Why the speech gate turned every window away, and the switches that let them through."""
-        reasons = {
-            "quiet": (f"quieter than {self.silence_db if self.silence_db is None else f'{self.silence_db:g}'} dBFS",
-                      "silence_db=None"),
-            "silent": (windows.REFUSALS["silent"], "voicing=False"),
-            "unvoiced": (windows.REFUSALS["unvoiced"], "voicing=False"),
-        }
-        chosen = [reasons[r] for r in reasons if r in refusals]
+        switches_of = {"quiet": "silence_db=None", "silent": "voicing=False", "unvoiced": "voicing=False"}
+        chosen = [(windows.refusal_text(r, self.silence_db), switch) for r, switch in switches_of.items()
+                  if r in refusals]
         switches = dict.fromkeys(c[1] for c in chosen)  # in order, once each
         what = " or ".join(c[0] for c in chosen)
         return f"every window is {what}; to classify it anyway pass {' and '.join(switches)}"

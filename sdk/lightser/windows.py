@@ -21,11 +21,15 @@ MAX_BURST_SHARE = 0.9  # this share of a frame's energy in a quarter of its bloc
 CLICK_PAIR_PERIODICITY = 0.5  # two equal bursts repeat once: their periodicity is 0.5 at most
 MIN_SECONDS = 0.25  # audio shorter than this is not classified
 GATE_FRAME_SECONDS = 0.064  # the speech gate's frame
-REFUSALS = {  # why `SpeechGate` turns a window away, in words
-    "quiet": "quieter than the silence_db level",
+REFUSALS = {  # why `SpeechGate` turns a window away, in words ("quiet": see `refusal_text`)
     "silent": f"digital silence (below {DIGITAL_SILENCE_DB:g} dBFS)",
     "unvoiced": "without a voiced pitch (noise, hum, tones, whispers)",
 }
+
+
+def refusal_text(refusal: str, silence_db: float | None) -> str:
+    """Why the gate turned a window away, in words; a quiet one names the `silence_db` level."""
+    return f"quieter than {silence_db:g} dBFS" if refusal == "quiet" else REFUSALS[refusal]
 
 
 @dataclass(frozen=True)

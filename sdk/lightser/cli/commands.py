@@ -40,8 +40,8 @@ def _gate(text: str) -> float | None:
 
 
 # The recognizer's arguments that its errors name, as `lightser predict` spells them.
-FLAGS = {"silence_db=None": "--silence-db off", "silence_db level": "--silence-db level",
-         "voicing=False": "--voicing off", "min_seconds=": "--enrol-min-seconds="}
+FLAGS = {"silence_db=None": "--silence-db off", "voicing=False": "--voicing off",
+         "min_seconds=": "--enrol-min-seconds="}
 
 
 def in_flags(error: object) -> str:
@@ -62,7 +62,8 @@ def _records(rec: Recognizer, item: tuple[str, sources.AudioSource, bool]) -> li
             raise source
         if segments:
             for seg in rec.iter_segments(source):
-                why = {} if seg.refusal is None else {"message": in_flags(f"window is {windows.REFUSALS[seg.refusal]}")}
+                why = ({} if seg.refusal is None
+                       else {"message": f"window is {windows.refusal_text(seg.refusal, rec.silence_db)}"})
                 records.append({"file": name, "status": "ok" if seg.is_speech else "no-speech", **seg.to_dict(), **why})
         else:
             records.append({"file": name, "status": "ok", **rec.predict(source).to_dict()})
