@@ -1,26 +1,31 @@
-"""Trials, not kept: changes to the speech gate's voice check against brown noise flat below 100 Hz,
-which the shipped gate lets through now and then. Each variant patches one step of `windows`:
+"""Trials of changes to the speech gate's voice check against brown noise flat below 100 Hz, which
+the gate let through now and then until its comb test (min-comb) was kept; the others were not.
+Each variant patches one step of `windows`, or sets a field of the gate (min-comb):
 
 - tilt a: each frame's spectrum times |1 - a e^-jw|^2 (a pre-emphasis) before the pitch search
   and the tone test (`windows.power_spectra`);
 - compress p: the pitch search on the power spectrum raised to p (1: the shipped gate; 0.5: the
   autocorrelation of the magnitude), the tone test as shipped (`windows.periodicity_of`);
 - mid-share s: a frame with less than s of its power between 300 and 3 400 Hz is not a voice
-  (marked as a tone; `windows.tone_frames`).
+  (marked as a tone; `windows.tone_frames`);
+- min-comb r: the gate's comb test (`windows.comb_ratio`: a voice's harmonics stand r times above
+  the valleys between them) at r instead of the shipped 3; 0 turns it off.
 
-Prints, for each value (0 for tilt and mid-share, 1 for compress: the shipped gate), the clips of
-EMO-DB length let through of 535 for brown noise and dialled DTMF at -30 dBFS, and EMO-DB's clips
-refused under white and pink noise (the conditions of `scripts.speech_gate`) and as recorded, at
--30 dBFS.
+Prints, for each value (0 for tilt and mid-share, 1 for compress, 3 for min-comb: the shipped gate),
+the clips of EMO-DB length let through of 535 for brown noise and dialled DTMF at -30 dBFS, and
+EMO-DB's clips refused under white and pink noise (the conditions of `scripts.speech_gate`) and as
+recorded, at -30 dBFS.
 
     python -m scripts.gate_trials --variant tilt --values 0,0.3,0.5
     python -m scripts.gate_trials --variant compress --values 1,0.5,0.33
     python -m scripts.gate_trials --variant mid-share --values 0,0.5
+    python -m scripts.gate_trials --variant min-comb --values 0,1.5,2,3,4,8
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
@@ -64,31 +69,35 @@ def mid_share(tones: Callable[..., Any], least: float) -> Callable[..., Any]:
 
 VARIANTS = {"tilt": ("power_spectra", tilted), "compress": ("periodicity_of", compressed),
             "mid-share": ("tone_frames", mid_share)}
+FIELDS = {"min-comb": "min_comb"}  # variants that set a `SpeechGate` field instead
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m scripts.gate_trials", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variant", choices=VARIANTS, default="tilt")
+    parser.add_argument("--variant", choices=[*VARIANTS, *FIELDS], default="tilt")
     parser.add_argument("--values", default="0,0.3,0.5", help="the variant's values, comma-separated")
     parser.add_argument("--data", type=Path, default=EMODB_ROOT)
     args = parser.parse_args()
     rec = Recognizer()
     clips = [audio.read(u.path, None, RATE) for u in load_emodb(args.data).utterances]
-    step, patch = VARIANTS[args.variant]
-    shipped = getattr(windows, step)
+    step, patch = VARIANTS.get(args.variant, ("power_spectra", None))
+    shipped, gate = getattr(windows, step), rec.gate
     try:
         for value in map(float, args.values.split(",")):
-            setattr(windows, step, patch(shipped, value))
+            if patch is None:
+                gate = dataclasses.replace(rec.gate, **{FIELDS[args.variant]: value})
+            else:
+                setattr(windows, step, patch(shipped, value))
             tag = f"{args.variant}={value:g}"
             for seed, (name, sound) in enumerate(NOT_SPEECH.items()):
                 if name in NOISE:
                     made = [sound(x, np.random.default_rng([seed, i])) for i, x in enumerate(clips)]
-                    passed = sum(clip_passes(rec, at_peak(y, LEVEL_DB)) for y in made)
+                    passed = sum(clip_passes(rec, at_peak(y, LEVEL_DB), gate) for y in made)
                     print(f"{tag}\t{name}: let through\t{passed}", flush=True)
             for seed, name in enumerate(NOISY):
                 made = [speech_gate.SPEECH[name](x, np.random.default_rng([seed, i])) for i, x in enumerate(clips)]
-                refused = sum(not clip_passes(rec, at_peak(y, LEVEL_DB)) for y in made)
+                refused = sum(not clip_passes(rec, at_peak(y, LEVEL_DB), gate) for y in made)
                 print(f"{tag}\tspeech, {name}: refused\t{refused}", flush=True)
     finally:
         setattr(windows, step, shipped)

@@ -36,6 +36,26 @@ def test_periodicity_tells_a_pitch_period_from_noise():
     assert windows.periodicity(rumbling[None], RATE, (60.0, 400.0), 130.0)[0][0] > 0.8  # found above 130 Hz
 
 
+def test_a_voices_harmonics_stand_above_their_valleys_and_narrowband_noise_has_none():
+    rate, n = windows.PITCH_RATE, 512  # the gate's frames: 64 ms at 8 kHz
+    pulses = (np.arange(16 * n) % 50 == 0).reshape(16, n).astype(float)  # 160 Hz: period 50
+    brown = np.stack([_noise(n / RATE, 2.0, seed)[:: RATE // rate][:n] for seed in range(16)])
+    for rows, period in ((pulses, np.full(16, 50)), (brown, windows.periodicity(brown, rate, (60.0, 400.0), 130.0)[1])):
+        power = windows.power_spectra(rows, rate, 130.0)
+        ratio = windows.comb_ratio(power, period, windows.cut_bin(2 * n, rate, 130.0))
+        if rows is pulses:
+            assert (ratio > 30).all()
+        else:
+            assert np.median(ratio) < 2
+
+
+def test_brown_noise_flat_below_100_hz_is_refused(recognizer):
+    """Above the gate's 130 Hz cut its power lies in a narrow band, which repeats like a pitch:
+    without the comb test (min_comb=0) 12 of these 400 windows passed."""
+    passed = [seed for seed in range(400) if recognizer.gate.refusal(_noise(3.0, 2.0, seed)) != "unvoiced"]
+    assert passed == []
+
+
 @pytest.mark.parametrize("exponent, flat_below_hz", [(0.0, 1.0), (1.0, FLAT_BELOW_HZ), (2.0, 1.0)])
 def test_noise_is_not_classified(recognizer, exponent, flat_below_hz):
     x = _noise(3.0, exponent, flat_below_hz=flat_below_hz)

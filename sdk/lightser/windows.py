@@ -19,6 +19,8 @@ PAIR_RATIO = 1.25  # two lines this far apart are two tones (DTMF's closest: 1.2
 BURST_BLOCKS = 16  # a frame's 4 ms blocks, for `burst_share`
 MAX_BURST_SHARE = 0.9  # this share of a frame's energy in a quarter of its blocks: clicks, not a voice
 CLICK_PAIR_PERIODICITY = 0.5  # two equal bursts repeat once: their periodicity is 0.5 at most
+COMB_HARMONICS = 4  # the comb test's harmonics: the first this many whose valleys lie above the cut
+COMB_BAND = 0.125  # each band of the comb test: its centre plus or minus this share of the pitch
 MIN_SECONDS = 0.25  # audio shorter than this is not classified
 GATE_FRAME_SECONDS = 0.064  # the speech gate's frame
 REFUSALS = {  # why `SpeechGate` turns a window away, in words ("quiet": see `refusal_text`)
@@ -127,13 +129,18 @@ def decimated(rows: np.ndarray, step: int) -> np.ndarray:
     return sum((usable[:, k::step] for k in range(1, step)), usable[:, 0::step]) / step
 
 
+def cut_bin(size: int, rate: float, cut_hz: float) -> int:
+    """The first bin of a `size`-point spectrum at `rate` that `power_spectra` keeps."""
+    return int(np.ceil(cut_hz * size / rate))
+
+
 def power_spectra(rows: np.ndarray, rate: float, cut_hz: float) -> np.ndarray:
     """|FFT|**2 of each row, zero-padded to twice its length, after removing each row's mean and
     everything below `cut_hz` (rumble would otherwise mask a pitch)."""
     size = 2 * rows.shape[1]
     centred = rows - rows.mean(axis=1, keepdims=True, dtype=np.float64)  # else the padding's step leaks high
     spectrum = np.fft.rfft(centred, size, axis=1)
-    spectrum[:, : int(np.ceil(cut_hz * size / rate))] = 0.0
+    spectrum[:, : cut_bin(size, rate, cut_hz)] = 0.0
     return spectrum.real**2 + spectrum.imag**2
 
 
@@ -214,6 +221,33 @@ def tone_frames(power: np.ndarray, max_share: float, tones: np.ndarray) -> tuple
     return tonal, tones
 
 
+def band_means(power: np.ndarray, centre: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """Each row's mean power in the bins `centre` +- `half` (in bins, rounded, clipped to the
+    spectrum), one column per column of `centre`."""
+    cumulative = np.zeros((power.shape[0], power.shape[1] + 1))
+    np.cumsum(power, axis=1, out=cumulative[:, 1:])
+    lo = np.clip(np.rint(centre - half), 0, power.shape[1] - 1).astype(np.intp)
+    hi = np.clip(np.rint(centre + half), 0, power.shape[1] - 1).astype(np.intp)
+    rows = np.arange(power.shape[0])[:, None]
+    return (cumulative[rows, hi + 1] - cumulative[rows, lo]) / (hi - lo + 1)
+
+
+_COMB_STEPS = np.concatenate([np.arange(COMB_HARMONICS) + d for d in (0.0, -0.5, 0.5)])  # harmonics, valleys
+
+
+def comb_ratio(power: np.ndarray, period: np.ndarray, cut: int) -> np.ndarray:
+    """Each row's mean power per bin at `COMB_HARMONICS` harmonics k f0 of the pitch of `period`
+    samples over that midway between them, at (k -+ 1/2) f0 (both sides averaged, so that a
+    spectral tilt cancels), from the first k whose lower valley lies at or above bin `cut`.
+    A voice's harmonics stand well above their valleys; narrowband noise, which repeats at a
+    wandering period too, has one lump and no comb."""
+    f0 = 2 * (power.shape[1] - 1) / period[:, None]  # in bins
+    half = COMB_BAND * f0
+    centres = (np.ceil((cut + half) / f0 + 0.5) + _COMB_STEPS) * f0  # (k - 1/2) f0 - half >= cut
+    peaks, below, above = band_means(power, centres, half).reshape(-1, 3, COMB_HARMONICS).sum(axis=2).T
+    return peaks / np.maximum((below + above) / 2, 1e-30)
+
+
 def burst_share(rows: np.ndarray, blocks: int = BURST_BLOCKS) -> np.ndarray:
     """The share of each row's energy (about its mean) in the loudest quarter of its `blocks`
     equal blocks: near 1 for a click or two, lower for a voice, whose every period carries some."""
@@ -249,8 +283,11 @@ class SpeechGate:
     one pitch are tones, not a voice, and so are frames with the lines of such a pair of tones
     (its cut edges: `tone_lines`); frames that repeat no more than two clicks can and hold
     their energy in a quarter of the frame are clicks (`burst_share`); a pitch that holds
-    still over `STEADY_FRAMES` frames is a machine's (hum; `steady`). Noise, hum, tones, DTMF
-    digits and clicks fail this; music and other pitched sound pass (docs/speech-gate.md).
+    still over `STEADY_FRAMES` frames is a machine's (hum; `steady`); in a window without that
+    contrast and with `short` frames or more to judge, frames whose harmonics stand less than
+    `min_comb` times above the valleys between them are narrowband noise (`comb_ratio`; brown
+    noise repeats at a wandering period just above the cut). Noise, hum, tones, DTMF digits and
+    clicks fail this; music and other pitched sound pass (docs/speech-gate.md).
     """
 
     rate: int
@@ -267,6 +304,7 @@ class SpeechGate:
     range_db: float = 30.0
     pitch_hz: tuple[float, float] = (60.0, 400.0)
     cut_hz: float = 130.0
+    min_comb: float = 3.0
 
     def __call__(self, x: np.ndarray) -> bool:
         return self.refusal(x) is None
@@ -290,14 +328,17 @@ class SpeechGate:
         return (None if not self.voicing or self._voiced(rows, levels, order, typical) else "unvoiced"), share
 
     def _voiced(self, rows: np.ndarray, levels: np.ndarray, order: np.ndarray, typical: float) -> bool:
-        """Enough frames repeat with a pitch, are not tones, and the pitch moves as a voice does
-        (a hum's stays put)."""
+        """Enough frames repeat with a pitch, are neither tones nor narrowband noise, and the pitch
+        moves as a voice does (a hum's stays put)."""
         quietest = np.interp(0.1 * (levels.size - 1), np.arange(levels.size), levels[order])  # 10th percentile
-        least = self.weak_periodicity if typical - quietest >= self.contrast_db else self.min_periodicity
+        contrasted = typical - quietest >= self.contrast_db
+        least = self.weak_periodicity if contrasted else self.min_periodicity
         floor = max(typical - self.range_db, -np.inf if self.threshold_db is None else self.threshold_db)
         loudest = order[::-1]
         candidates = loudest[levels[loudest] >= floor]
-        need = self.min_voiced if candidates.size >= self.short else 1
+        long_enough = candidates.size >= self.short
+        need = self.min_voiced if long_enough else 1
+        combed = long_enough and not contrasted  # steady sound: narrowband noise, unless its harmonics stand out
         step = max(1, self.rate // PITCH_RATE)  # pitch needs no more than 8 kHz: half or less the work
         periods: list[np.ndarray] = []
         tones = np.zeros((0, 2), int)  # the two line bins of each frame found to be a pair of tones
@@ -308,6 +349,9 @@ class SpeechGate:
                 strength, period = periodicity_of(power, self.rate / step, self.pitch_hz)
                 tonal, tones = tone_frames(power, self.max_line_share, tones)
                 voice = (strength >= least) & ~tonal
+                cut = cut_bin(2 * (power.shape[1] - 1), self.rate / step, self.cut_hz)
+                if combed:
+                    voice[voice] = comb_ratio(power[voice], period[voice], cut) >= self.min_comb
                 weak = voice & (strength < CLICK_PAIR_PERIODICITY)  # two clicks repeat once: 0.5 at most
                 if weak.any():
                     voice[weak] = burst_share(low[weak]) < MAX_BURST_SHARE
